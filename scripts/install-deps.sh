@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every build, test and lab dependency of tlsgate on Debian 12.
+# Idempotent: packages already present are not downloaded again.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang llvm lld
+  libbpf-dev bpftool linux-libc-dev
+  libssl-dev liburing-dev libnetfilter-queue-dev libmnl-dev libnfnetlink-dev
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libnghttp2-dev libsystemd-dev
+  libgtest-dev libgmock-dev libclang-rt-14-dev
+  # lab and tests
+  iproute2 iptables nftables ethtool procps psmisc kmod
+  nginx-light curl openssl gnutls-bin python3
+  # format check
+  clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+# The lab runs its own nginx instances; the distribution's service must not hold port 443.
+if systemctl is-enabled nginx >/dev/null 2>&1; then
+  systemctl disable --now nginx >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,116 @@
+#include "common/ip_address.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace tlsgate {
+
+IpAddress IpAddress::v4(const in_addr& a) {
+  IpAddress ip;
+  ip.family_ = AF_INET;
+  std::memcpy(ip.bytes_.data(), &a, 4);
+  return ip;
+}
+
+IpAddress IpAddress::v6(const in6_addr& a) {
+  IpAddress ip;
+  ip.family_ = AF_INET6;
+  std::memcpy(ip.bytes_.data(), &a, 16);
+  return ip;
+}
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  char buf[INET6_ADDRSTRLEN] = {};
+  std::memcpy(buf, text.data(), text.size());
+  in_addr a4{};
+  if (inet_pton(AF_INET, buf, &a4) == 1) return v4(a4);
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, buf, &a6) == 1) return v6(a6);
+  return std::nullopt;
+}
+
+std::optional<IpAddress> IpAddress::from_sockaddr(const sockaddr* sa) {
+  if (sa == nullptr) return std::nullopt;
+  if (sa->sa_family == AF_INET) return v4(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
+  if (sa->sa_family == AF_INET6) {
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    // A v4-mapped address (dual-stack socket) is reported as plain IPv4.
+    if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+      in_addr a4{};
+      std::memcpy(&a4, s6->sin6_addr.s6_addr + 12, 4);
+      return v4(a4);
+    }
+    return v6(s6->sin6_addr);
+  }
+  return std::nullopt;
+}
+
+std::string IpAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family_, bytes_.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string Endpoint::to_string() const {
+  if (address.is_v4()) return address.to_string() + ":" + std::to_string(port);
+  return "[" + address.to_string() + "]:" + std::to_string(port);
+}
+
+namespace {
+
+bool prefix_equal(const IpAddress& a, const IpAddress& b, unsigned bits) {
+  const auto& x = a.bytes();
+  const auto& y = b.bytes();
+  unsigned full = bits / 8;
+  if (std::memcmp(x.data(), y.data(), full) != 0) return false;
+  unsigned rest = bits % 8;
+  if (rest == 0) return true;
+  auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (x[full] & mask) == (y[full] & mask);
+}
+
+}  // namespace
+
+Cidr::Cidr(IpAddress network, unsigned prefix_len) : network_(network), prefix_len_(prefix_len) {}
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  auto slash = text.find('/');
+  auto addr = IpAddress::parse(text.substr(0, slash));
+  if (!addr) return std::nullopt;
+  unsigned max_len = addr->is_v4() ? 32 : 128;
+  unsigned len = max_len;
+  if (slash != std::string_view::npos) {
+    auto digits = text.substr(slash + 1);
+    if (digits.empty()) return std::nullopt;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+    if (ec != std::errc() || end != digits.data() + digits.size() || len > max_len) {
+      return std::nullopt;
+    }
+  }
+  // Host bits must be zero, as `ip route` requires: "10.0.0.1/8" is a typo.
+  Cidr masked(*addr, len);
+  for (unsigned bit = len; bit < max_len; ++bit) {
+    if (addr->bytes()[bit / 8] & (0x80 >> (bit % 8))) return std::nullopt;
+  }
+  return masked;
+}
+
+bool Cidr::contains(const IpAddress& a) const {
+  return a.family() == network_.family() && prefix_equal(a, network_, prefix_len_);
+}
+
+bool Cidr::overlaps(const Cidr& other) const {
+  if (other.network_.family() != network_.family()) return false;
+  unsigned shorter = std::min(prefix_len_, other.prefix_len_);
+  return prefix_equal(network_, other.network_, shorter);
+}
+
+std::string Cidr::to_string() const {
+  return network_.to_string() + "/" + std::to_string(prefix_len_);
+}
+
+}  // namespace tlsgate
