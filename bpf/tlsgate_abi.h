@@ -29,6 +29,7 @@ enum tg_flow_reason {
   TG_REASON_LEARNED_BYPASS = 3,
   TG_REASON_STEERED = 4,
   TG_REASON_NO_LISTENER = 5,
+  TG_REASON_ASSIGN_FAILED = 6, /* a listener existed but bpf_sk_assign refused it */
 };
 
 /* 5-tuple; addresses in network byte order, IPv4 in addr[0] with the rest 0. */
@@ -71,25 +72,26 @@ struct tg_lpm_value {
  * on every reload. The program steers nothing until `enabled` is set. */
 struct tg_gateway_config {
   __u32 enabled;
-  __u32 steer_mark;    /* skb->mark for steered packets (policy routing) */
-  __u32 fail_closed;   /* 1: reset flows when no listener exists */
-  __u16 listen_port;   /* terminator listener port, host byte order */
+  __u32 steer_mark;  /* skb->mark for steered packets (policy routing) */
+  __u32 fail_closed; /* 1: reset flows when no listener exists */
+  __u16 listen_port; /* terminator listener port, host byte order */
   __u16 n_intercept_ports;
   __u16 intercept_ports[TG_MAX_INTERCEPT_PORTS]; /* host byte order */
 };
 
 /* Per-CPU array map `counters`, indexed by enum tg_counter. */
 enum tg_counter {
-  TG_CNT_PACKETS = 0,
-  TG_CNT_SYN_SEEN,
-  TG_CNT_STEERED_FLOWS,
-  TG_CNT_STEERED_PACKETS,
-  TG_CNT_BYPASS_CLIENT,
-  TG_CNT_BYPASS_DST,
-  TG_CNT_BYPASS_PACKETS,
-  TG_CNT_NO_LISTENER,
-  TG_CNT_FAIL_CLOSED_RESETS,
-  TG_CNT_ASSIGN_ERRORS,
+  TG_CNT_PACKETS = 0,        /* TCP packets to an intercept port, while enabled */
+  TG_CNT_SYN_SEEN,           /* SYNs (without ACK) among them */
+  TG_CNT_STEERED_FLOWS,      /* SYNs assigned to the terminator listener */
+  TG_CNT_STEERED_PACKETS,    /* packets assigned to a terminator socket (SYNs included) */
+  TG_CNT_BYPASS_CLIENT,      /* flows bypassed by client_bypass */
+  TG_CNT_BYPASS_DST,         /* flows bypassed by dst_bypass */
+  TG_CNT_BYPASS_PACKETS,     /* packets of bypassed flows (SYNs included) */
+  TG_CNT_NO_LISTENER,        /* SYNs to steer with no terminator listener */
+  TG_CNT_FAIL_CLOSED_RESETS, /* RSTs sent because fail_closed (no listener, assign failed) */
+  TG_CNT_ASSIGN_ERRORS,      /* bpf_sk_assign failures */
+  TG_CNT_FRAGMENTS_DROPPED,  /* first fragments of fragmented TCP to an intercept port */
   TG_CNT_MAX,
 };
 

@@ -23,7 +23,11 @@ IpAddress IpAddress::v6(const in6_addr& a) {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL, so "192.0.2.1\0junk" would parse as an address.
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN ||
+      text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   char buf[INET6_ADDRSTRLEN] = {};
   std::memcpy(buf, text.data(), text.size());
   in_addr a4{};
@@ -73,9 +77,29 @@ bool prefix_equal(const IpAddress& a, const IpAddress& b, unsigned bits) {
   return (x[full] & mask) == (y[full] & mask);
 }
 
+IpAddress from_bytes(int family, const std::array<uint8_t, 16>& bytes) {
+  if (family == AF_INET) {
+    in_addr a4{};
+    std::memcpy(&a4, bytes.data(), 4);
+    return IpAddress::v4(a4);
+  }
+  in6_addr a6{};
+  std::memcpy(&a6, bytes.data(), 16);
+  return IpAddress::v6(a6);
+}
+
 }  // namespace
 
-Cidr::Cidr(IpAddress network, unsigned prefix_len) : network_(network), prefix_len_(prefix_len) {}
+// Clamps the length and clears host bits so that every Cidr is canonical:
+// equal prefixes compare equal and contains() never reads past the address.
+Cidr::Cidr(IpAddress network, unsigned prefix_len)
+    : network_(network), prefix_len_(std::min(prefix_len, network.is_v4() ? 32u : 128u)) {
+  auto bytes = network_.bytes();
+  for (unsigned bit = prefix_len_; bit < bytes.size() * 8; ++bit) {
+    bytes[bit / 8] = static_cast<uint8_t>(bytes[bit / 8] & ~(0x80u >> (bit % 8)));
+  }
+  network_ = from_bytes(network_.family(), bytes);
+}
 
 std::optional<Cidr> Cidr::parse(std::string_view text) {
   auto slash = text.find('/');

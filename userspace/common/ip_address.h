@@ -41,7 +41,7 @@ class IpAddress {
 // Address plus port, e.g. the original destination of a steered flow.
 struct Endpoint {
   IpAddress address;
-  uint16_t port = 0;  // host byte order
+  uint16_t port = 0;              // host byte order
   std::string to_string() const;  // "192.0.2.1:443" or "[2001:db8::1]:443"
   auto operator<=>(const Endpoint&) const = default;
 };
@@ -49,6 +49,7 @@ struct Endpoint {
 class Cidr {
  public:
   Cidr() = default;
+  // Clamps prefix_len to the family's width and clears host bits.
   Cidr(IpAddress network, unsigned prefix_len);
   // Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (host prefix).
   // Host bits set below the prefix are an error (nullopt), as in `ip route`.

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -18,17 +19,18 @@ namespace tlsgate::events {
 
 // Emitted once per flow, when the flow ends (or is refused).
 struct FlowEvent {
-  std::string client;          // "10.0.0.5:51234"
-  std::string server;          // original destination, "192.0.2.1:443"
+  std::string client;  // "10.0.0.5:51234"
+  std::string server;  // original destination, "192.0.2.1:443"
   std::optional<std::string> sni;
-  std::string action;          // "inspect" | "bypass" | "block"
-  std::string rule;            // rule name or "default"
-  std::string reason;          // why the flow ended as it did, e.g. "closed", "upstream_cert_invalid:expired"
+  std::string action;  // "inspect" | "bypass" | "block"
+  std::string rule;    // rule name or "default"
+  // Why the flow ended as it did, e.g. "closed", "upstream_cert_invalid:expired".
+  std::string reason;
   uint64_t bytes_from_client = 0;  // application bytes client -> server
   uint64_t bytes_from_server = 0;  // application bytes server -> client
   std::chrono::milliseconds duration{0};
-  std::optional<std::string> alpn;          // negotiated with the client
-  std::optional<std::string> tls_version;   // "TLSv1.3" on the upstream side
+  std::optional<std::string> alpn;                  // negotiated with the client
+  std::optional<std::string> tls_version;           // "TLSv1.3" on the upstream side
   std::optional<std::string> upstream_cert_sha256;  // hex, of the validated leaf
 };
 
@@ -37,13 +39,13 @@ struct TlsEvent {
   std::string client;
   std::string server;
   std::optional<std::string> sni;
-  std::string error_class;   // "expired", "hostname_mismatch", ...
-  std::string detail;        // the verifier's message
-  std::string subject;       // of the upstream leaf, RFC 2253
+  std::string error_class;  // "expired", "hostname_mismatch", ...
+  std::string detail;       // the verifier's message
+  std::string subject;      // of the upstream leaf, RFC 2253
   std::string issuer;
-  std::string fingerprint_sha256;      // hex, of the upstream leaf
-  std::vector<std::string> chain;      // subjects as presented, leaf first
-  std::string action;                  // what policy did: "block", ...
+  std::string fingerprint_sha256;  // hex, of the upstream leaf
+  std::vector<std::string> chain;  // subjects as presented, leaf first
+  std::string action;              // what policy did: "block", ...
 };
 
 nlohmann::json to_json(const FlowEvent& e);
@@ -51,8 +53,9 @@ nlohmann::json to_json(const TlsEvent& e);
 
 class EventLog {
  public:
-  // `path` empty: stdout only. Creates parent directories; the file is
-  // opened O_APPEND. `also_stdout` mirrors each line to stdout.
+  // `path` empty: stdout only. Creates missing parent directories (0750);
+  // the file is opened O_APPEND (0640). `also_stdout` mirrors each line to
+  // stdout. Throws std::system_error when the file cannot be opened.
   explicit EventLog(const std::filesystem::path& path, bool also_stdout = true);
 
   void emit(const FlowEvent& e);
@@ -60,10 +63,15 @@ class EventLog {
   // Adds "ts" (RFC 3339, UTC, milliseconds) and "type", writes one line.
   void emit(std::string_view type, nlohmann::json fields);
 
+  // Lines that could not be written (disk full, closed stdout): emit() never
+  // throws on the data path, so this is how a lost event becomes visible.
+  uint64_t failed_writes();
+
  private:
   std::mutex mu_;
   UniqueFd fd_;
   bool also_stdout_;
+  uint64_t failed_writes_ = 0;
 };
 
 }  // namespace tlsgate::events

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "tlsgate_abi.h"
 #include "policy/kernel_rule_compiler.h"
+#include "tlsgate_abi.h"
 
 namespace tlsgate::kernel {
 
@@ -22,6 +22,9 @@ struct KernelSideOptions {
   std::filesystem::path pin_dir = "/sys/fs/bpf/tlsgate";
   uint32_t steer_mark = 0x746c;
   uint32_t route_table = 0x746c;
+  // Priority of the "fwmark steer_mark lookup route_table" rule: ahead of
+  // other policy rules (multi-WAN, VPN) that would forward the packet instead.
+  uint32_t rule_priority = 100;
   uint16_t listen_port = 15443;
   std::vector<uint16_t> intercept_ports{443};
   bool fail_closed = false;

@@ -18,10 +18,11 @@ std::optional<Action> parse_action(std::string_view text);
 // An SNI matcher: exact "host.example" or wildcard "*.example" (any depth
 // below, never the apex). Stored lower-cased, without a trailing dot.
 struct SniPattern {
-  std::string suffix;     // for "*.example": "example"; for exact: the name
+  std::string suffix;  // for "*.example": "example"; for exact: the name
   bool wildcard = false;
   // Parses a pattern; nullopt (with *error set) for "", "*", "a*.b", "*.", ...
   static std::optional<SniPattern> parse(std::string_view text, std::string* error);
+  // ASCII case-insensitive; one trailing dot on the flow's name is ignored.
   bool matches(std::string_view normalized_sni) const;
   std::string to_string() const;  // as written in the config, normalized
 };

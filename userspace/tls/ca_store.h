@@ -22,13 +22,15 @@ class CaStore {
   static CaStore open_existing(const std::filesystem::path& state_dir);
 
   X509* root() const { return root_.get(); }
-  X509* signer() const { return signer_.get(); }         // signs forged leaves
+  X509* signer() const { return signer_.get(); }  // signs forged leaves
   EVP_PKEY* signer_key() const { return signer_key_.get(); }
   std::string root_pem() const;
   // Hex SHA-256 of the signer certificate; part of forged-cache keys.
   const std::string& signer_id() const { return signer_id_; }
 
  private:
+  CaStore() = default;  // only through open_*: never an empty store
+
   X509Ptr root_;
   X509Ptr signer_;
   EvpPkeyPtr signer_key_;

@@ -14,7 +14,9 @@ namespace tlsgate::tls {
 
 SslCtxPtr make_client_facing_ctx();
 
-// Installs leaf, key and chain on this SSL (server side).
+// Installs leaf, key and chain on this SSL (server side), replacing any
+// identity set before. Call before the handshake or from the ClientHello
+// callback; `cert` may be released afterwards (the SSL holds references).
 void set_forged_identity(SSL* ssl, const ForgedCert& cert);
 
 // The protocol to select from the client's ALPN offer: the upstream's choice.

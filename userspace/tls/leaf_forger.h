@@ -16,18 +16,28 @@ namespace tlsgate::tls {
 
 struct ForgedCert {
   X509Ptr leaf;
-  EvpPkeyPtr key;               // shared leaf key (up-ref'd)
-  std::vector<X509Ptr> chain;   // served after the leaf: the signer (intermediate)
+  EvpPkeyPtr key;              // shared leaf key (up-ref'd)
+  std::vector<X509Ptr> chain;  // served after the leaf: the signer (intermediate)
 };
 
 class LeafForger {
  public:
   static constexpr std::chrono::hours kMaxValidity{24 * 7};
+  // How far notBefore may reach back: clients with a slow clock still accept.
+  static constexpr std::chrono::hours kBackdate{1};
 
-  explicit LeafForger(const CaStore& ca);  // generates the leaf key
+  // Generates the leaf key and the extensions every leaf shares. `ca` must
+  // outlive the forger. Thread-safe after construction.
+  explicit LeafForger(const CaStore& ca);
 
-  // `upstream_leaf` must already be validated. Throws std::runtime_error when
-  // the upstream leaf has no DNS/IP SAN to copy (nothing safe to forge).
+  // `upstream_leaf` must already be validated. Copies only its DNS and IP
+  // SANs (subject CN = the first of them; nothing else of the upstream leaf);
+  // notBefore = max(upstream notBefore, now - kBackdate), notAfter =
+  // min(upstream notAfter, now + kMaxValidity). An upstream outside that
+  // window (only possible under `allow`) yields a leaf valid for one instant
+  // of the upstream's window, so the client sees the same defect.
+  // Throws std::runtime_error when the upstream leaf has no DNS/IP SAN to
+  // copy (nothing safe to forge; never a CN fallback).
   std::shared_ptr<const ForgedCert> forge(X509* upstream_leaf) const;
 
   const CaStore& ca() const { return ca_; }
@@ -35,6 +45,12 @@ class LeafForger {
  private:
   const CaStore& ca_;
   EvpPkeyPtr leaf_key_;
+  // Identical in every leaf of this forger: built once, copied per leaf.
+  X509ExtensionPtr basic_constraints_;
+  X509ExtensionPtr key_usage_;
+  X509ExtensionPtr ext_key_usage_;
+  X509ExtensionPtr subject_key_id_;
+  X509ExtensionPtr authority_key_id_;
 };
 
 }  // namespace tlsgate::tls

@@ -32,47 +32,72 @@ enum class CertErrorClass {
   other,
 };
 std::string_view to_string(CertErrorClass c);
-// Maps an X509_V_ERR_* code to its class.
-CertErrorClass classify_x509_error(int x509_verify_error);
+
+// Maps an X509_V_ERR_* code, reported for the certificate at chain `depth`
+// (0 = leaf), to its class. The depth separates "the server sent its leaf
+// without the intermediate" (issuer unknown at depth 0: incomplete_chain)
+// from "the chain ends at a CA we do not trust" (depth >= 1: untrusted_root).
+CertErrorClass classify_x509_error(int x509_verify_error, int depth);
 
 struct VerifyFailure {
   CertErrorClass error_class = CertErrorClass::other;
-  int x509_error = 0;   // X509_V_ERR_*, 0 for protocol failures
-  int depth = 0;        // chain depth of the failing certificate
-  std::string detail;   // human readable
+  int x509_error = 0;  // X509_V_ERR_*, 0 for protocol failures
+  int depth = 0;       // chain depth of the failing certificate
+  std::string detail;  // human readable
 };
 
 // Facts about the upstream certificate, for events and forging.
 struct PeerCertSummary {
-  std::string subject;               // RFC 2253
+  std::string subject;  // RFC 2253
   std::string issuer;
-  std::string fingerprint_sha256;    // hex, lower case
-  std::vector<std::string> chain;    // subjects as presented, leaf first
+  std::string fingerprint_sha256;  // hex, lower case
+  std::vector<std::string> chain;  // subjects as presented, leaf first
 };
 
 class UpstreamVerifier {
  public:
   // `trust_store`: PEM bundle; empty path: the system default store.
-  // Throws std::runtime_error when the bundle cannot be read or is empty.
+  // Throws std::runtime_error naming the path when the bundle cannot be read
+  // or holds no certificate. The gateway's own CAs are never added here.
   explicit UpstreamVerifier(const std::filesystem::path& trust_store);
 
   // The client context for upstream connections: TLS 1.2–1.3, ECDHE + AEAD
-  // only, no compression/renegotiation, security level 2, SSL_VERIFY_PEER with
-  // the recording callback, trust = this store only.
+  // only, groups X25519/P-256/P-384, no compression/renegotiation/tickets,
+  // security level 2 (RSA >= 2048, no SHA-1 signatures), SSL_VERIFY_PEER with
+  // the recording callback, trust = this store only. Requests a stapled OCSP
+  // response: a valid "revoked" staple fails as `revoked`; a staple that
+  // does not verify, is outdated or covers another certificate fails as
+  // `other` (X509_V_ERR_OCSP_VERIFY_FAILED); no staple passes (no fetching).
+  // Build once, share across connections and threads.
   SslCtxPtr make_upstream_ctx() const;
 
-  // Per connection: sets SNI (when `host_is_sni`) and the expected host name
-  // for the X509 hostname check (no CN fallback, no partial wildcards); `host`
-  // may be an IP literal when the flow had no SNI. The verify callback writes
-  // the first failure into `*failure_sink`, which the caller owns and keeps
-  // alive as long as the SSL (the terminator keeps it in its Connection).
+  // Per connection, before the handshake: sets SNI (when `host_is_sni` and
+  // `host` is a name: RFC 6066 forbids IP literals in SNI) and the expected
+  // host for the X509 check (SAN only, no CN fallback, no partial wildcards);
+  // `host` may be an IP literal when the flow had no SNI, then it must be an
+  // IP SAN. The verify callback writes the first failure into
+  // `*failure_sink` and aborts the handshake (no request byte reaches a bad
+  // server); the caller owns the sink and keeps it alive as long as the SSL.
+  // An SSL that was never prepared fails every verification.
+  // Throws std::invalid_argument for an empty host, a host with a NUL, or a
+  // null sink.
   static void prepare(SSL* ssl, std::string_view host, bool host_is_sni,
                       std::optional<VerifyFailure>* failure_sink);
 
+  // Works after a failed handshake too (the chain the server presented).
   static PeerCertSummary summarize_peer(const SSL* ssl);
 
  private:
   X509StorePtr store_;
 };
+
+// Call after SSL_do_handshake/SSL_connect returned `ret` <= 0 with an error
+// that is not SSL_ERROR_WANT_*: the certificate failure the verify callback
+// recorded when there is one; otherwise the TLS failure (version or cipher
+// mismatch, server alert, bad handshake signature ...) as bad_protocol
+// (invalid_signature for a bad CertificateVerify), or `other` for a transport
+// close or an internal error; `detail` carries OpenSSL's reasons. Drains this
+// thread's OpenSSL error queue.
+VerifyFailure classify_handshake_error(const SSL* ssl, int ret);
 
 }  // namespace tlsgate::tls

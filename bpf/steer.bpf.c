@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* TC ingress program of the LAN interfaces (DESIGN.md §2): decides on each
+ * SYN to an intercept port whether the flow is bypassed (forwarded natively)
+ * or steered to the terminator (bpf_sk_assign + skb->mark; a policy-routing
+ * rule delivers marked packets locally), remembers the decision in `flows`,
+ * and keeps steering the flow's later packets to the terminator's socket.
+ *
+ * hello_probe runs the shared ClientHello parser on a packet's TCP payload;
+ * it is loaded (so the verifier checks the parser) and attached nowhere yet. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+/* libbpf's helper headers need the UAPI types above. */
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "parse_clienthello.h"
+#include "parse_packet.h"
+#include "tcp_reset.h"
+#include "tlsgate_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void tg_count(__u32 counter) {
+  __u64* value = bpf_map_lookup_elem(&counters, &counter);
+
+  if (value) *value += 1;
+}
+
+static __always_inline int tg_is_intercept_port(const struct tg_gateway_config* cfg, __be16 dport) {
+  __u16 port = bpf_ntohs(dport);
+  int i;
+
+#pragma unroll
+  for (i = 0; i < TG_MAX_INTERCEPT_PORTS; i++) {
+    if (i >= cfg->n_intercept_ports) break;
+    if (cfg->intercept_ports[i] == port) return 1;
+  }
+  return 0;
+}
+
+static __always_inline int tg_in_lpm(void* trie_v4, void* trie_v6, int family, const __u32* addr) {
+  if (family == TG_AF_INET) {
+    struct tg_lpm_v4_key key = {.prefixlen = 32};
+
+    __builtin_memcpy(key.addr, addr, 4);
+    return bpf_map_lookup_elem(trie_v4, &key) != NULL;
+  }
+  struct tg_lpm_v6_key key6 = {.prefixlen = 128};
+
+  __builtin_memcpy(key6.addr, addr, 16);
+  return bpf_map_lookup_elem(trie_v6, &key6) != NULL;
+}
+
+/* Creates or refreshes the flow's entry with a new decision. */
+static __always_inline void tg_record_flow(struct __sk_buff* skb, const struct tg_packet* pkt,
+                                           __u8 state, __u8 reason) {
+  struct tg_flow_value* old = bpf_map_lookup_elem(&flows, &pkt->key);
+  struct tg_flow_value value = {};
+  __u64 now = bpf_ktime_get_ns();
+
+  value.first_seen_ns = old ? old->first_seen_ns : now;
+  value.last_seen_ns = now;
+  value.packets = (old ? old->packets : 0) + 1;
+  value.bytes = (old ? old->bytes : 0) + skb->len;
+  value.state = state;
+  value.reason = reason;
+  bpf_map_update_elem(&flows, &pkt->key, &value, BPF_ANY);
+}
+
+static __always_inline void tg_fill_tuple(struct bpf_sock_tuple* tuple, const struct tg_packet* pkt,
+                                          __u32* tuple_size) {
+  if (pkt->key.family == TG_AF_INET) {
+    tuple->ipv4.saddr = pkt->key.saddr[0];
+    tuple->ipv4.daddr = pkt->key.daddr[0];
+    tuple->ipv4.sport = pkt->key.sport;
+    tuple->ipv4.dport = pkt->key.dport;
+    *tuple_size = sizeof(tuple->ipv4);
+  } else {
+    __builtin_memcpy(tuple->ipv6.saddr, pkt->key.saddr, 16);
+    __builtin_memcpy(tuple->ipv6.daddr, pkt->key.daddr, 16);
+    tuple->ipv6.sport = pkt->key.sport;
+    tuple->ipv6.dport = pkt->key.dport;
+    *tuple_size = sizeof(tuple->ipv6);
+  }
+}
+
+/* The terminator's socket for this packet's own tuple (a request socket or an
+ * accepted connection), or NULL. Listeners are never returned: a listener
+ * found this way is a local service on the destination port, not ours. */
+static __always_inline struct bpf_sock* tg_lookup_flow_socket(struct __sk_buff* skb,
+                                                              const struct tg_packet* pkt,
+                                                              int accept_time_wait) {
+  struct bpf_sock_tuple tuple = {};
+  struct bpf_sock* sk;
+  __u32 size;
+
+  tg_fill_tuple(&tuple, pkt, &size);
+  sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+  if (!sk) return NULL;
+  if (sk->state == BPF_TCP_LISTEN || (!accept_time_wait && sk->state == BPF_TCP_TIME_WAIT)) {
+    bpf_sk_release(sk);
+    return NULL;
+  }
+  return sk;
+}
+
+/* The terminator listener: bound to 127.0.0.1 / ::1 on listen_port. The
+ * lookup carries the client's address and port so that SO_REUSEPORT spreads
+ * flows over the workers' listeners. */
+static __always_inline struct bpf_sock* tg_lookup_listener(struct __sk_buff* skb,
+                                                           const struct tg_gateway_config* cfg,
+                                                           const struct tg_packet* pkt) {
+  struct bpf_sock_tuple tuple = {};
+  struct bpf_sock* sk;
+  __u32 size;
+
+  tg_fill_tuple(&tuple, pkt, &size);
+  if (pkt->key.family == TG_AF_INET) {
+    tuple.ipv4.daddr = bpf_htonl(0x7f000001);
+    tuple.ipv4.dport = bpf_htons(cfg->listen_port);
+  } else {
+    __builtin_memset(tuple.ipv6.daddr, 0, sizeof(tuple.ipv6.daddr));
+    tuple.ipv6.daddr[3] = bpf_htonl(1);
+    tuple.ipv6.dport = bpf_htons(cfg->listen_port);
+  }
+  sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+  if (!sk) return NULL;
+  if (sk->state != BPF_TCP_LISTEN) {
+    bpf_sk_release(sk);
+    return NULL;
+  }
+  return sk;
+}
+
+/* Hands the packet to `sk` (consumed). Returns bpf_sk_assign's result. */
+static __always_inline long tg_assign(struct __sk_buff* skb, const struct tg_gateway_config* cfg,
+                                      struct bpf_sock* sk) {
+  long err = bpf_sk_assign(skb, sk, 0);
+
+  bpf_sk_release(sk);
+  if (err) {
+    tg_count(TG_CNT_ASSIGN_ERRORS);
+    return err;
+  }
+  skb->mark = cfg->steer_mark;
+  tg_count(TG_CNT_STEERED_PACKETS);
+  return 0;
+}
+
+/* The per-SYN decision: client bypass, destination bypass, else steer to the
+ * terminator listener; without a listener, fail_mode decides. */
+static __always_inline int decide_syn(struct __sk_buff* skb, const struct tg_gateway_config* cfg,
+                                      const struct tg_packet* pkt) {
+  struct bpf_sock* sk;
+  __u8 reason;
+
+  tg_count(TG_CNT_SYN_SEEN);
+  if (tg_in_lpm(&client_bypass_v4, &client_bypass_v6, pkt->key.family, pkt->key.saddr)) {
+    tg_record_flow(skb, pkt, TG_FLOW_BYPASS, TG_REASON_CLIENT_BYPASS);
+    tg_count(TG_CNT_BYPASS_CLIENT);
+    tg_count(TG_CNT_BYPASS_PACKETS);
+    return TC_ACT_OK;
+  }
+  if (tg_in_lpm(&dst_bypass_v4, &dst_bypass_v6, pkt->key.family, pkt->key.daddr)) {
+    tg_record_flow(skb, pkt, TG_FLOW_BYPASS, TG_REASON_DST_BYPASS);
+    tg_count(TG_CNT_BYPASS_DST);
+    tg_count(TG_CNT_BYPASS_PACKETS);
+    return TC_ACT_OK;
+  }
+
+  /* A retransmitted SYN belongs to the request socket already created. */
+  sk = tg_lookup_flow_socket(skb, pkt, 0);
+  if (!sk) sk = tg_lookup_listener(skb, cfg, pkt);
+  if (sk) {
+    if (tg_assign(skb, cfg, sk) == 0) {
+      tg_record_flow(skb, pkt, TG_FLOW_STEER, TG_REASON_STEERED);
+      tg_count(TG_CNT_STEERED_FLOWS);
+      return TC_ACT_OK;
+    }
+    reason = TG_REASON_ASSIGN_FAILED;
+  } else {
+    tg_count(TG_CNT_NO_LISTENER);
+    reason = TG_REASON_NO_LISTENER;
+  }
+
+  if (cfg->fail_closed) {
+    tg_record_flow(skb, pkt, TG_FLOW_RESET, reason);
+    tg_count(TG_CNT_FAIL_CLOSED_RESETS);
+    return tg_reply_rst(skb, pkt);
+  }
+  tg_record_flow(skb, pkt, TG_FLOW_FAIL_OPEN, reason);
+  return TC_ACT_OK;
+}
+
+/* Any packet but a SYN: follow the decision taken on the SYN. */
+static __always_inline int follow_flow(struct __sk_buff* skb, const struct tg_gateway_config* cfg,
+                                       const struct tg_packet* pkt) {
+  struct tg_flow_value* flow = bpf_map_lookup_elem(&flows, &pkt->key);
+  struct bpf_sock* sk;
+  __u8 state;
+
+  if (!flow) {
+    /* Not tracked (started before the daemon, or evicted): steer it if the
+     * terminator owns a socket for it, else leave it to the router. */
+    sk = tg_lookup_flow_socket(skb, pkt, 1);
+    if (sk && tg_assign(skb, cfg, sk) == 0 && !(pkt->tcp_flags & TG_TCP_RST))
+      tg_record_flow(skb, pkt, TG_FLOW_STEER, TG_REASON_STEERED);
+    return TC_ACT_OK;
+  }
+
+  state = flow->state;
+  __sync_fetch_and_add(&flow->packets, 1);
+  __sync_fetch_and_add(&flow->bytes, skb->len);
+  flow->last_seen_ns = bpf_ktime_get_ns();
+  if (pkt->tcp_flags & TG_TCP_RST) bpf_map_delete_elem(&flows, &pkt->key);
+
+  switch (state) {
+    case TG_FLOW_STEER:
+      sk = tg_lookup_flow_socket(skb, pkt, 1);
+      if (sk) tg_assign(skb, cfg, sk);
+      return TC_ACT_OK;
+    case TG_FLOW_RESET:
+      return TC_ACT_SHOT;
+    case TG_FLOW_BYPASS:
+    case TG_FLOW_BYPASS_VERIFY:
+      tg_count(TG_CNT_BYPASS_PACKETS);
+      return TC_ACT_OK;
+    default:
+      return TC_ACT_OK;
+  }
+}
+
+SEC("tc")
+int steer(struct __sk_buff* skb) {
+  __u32 zero = 0;
+  const struct tg_gateway_config* cfg = bpf_map_lookup_elem(&gateway_config, &zero);
+  struct tg_packet pkt;
+  int kind;
+
+  if (!cfg || !cfg->enabled) return TC_ACT_OK;
+  kind = tg_parse_packet(skb, &pkt);
+  if (kind == TG_PKT_OTHER || !tg_is_intercept_port(cfg, pkt.key.dport)) return TC_ACT_OK;
+  tg_count(TG_CNT_PACKETS);
+  if (kind == TG_PKT_TCP_FIRST_FRAGMENT) {
+    /* Forwarding it would let a client evade inspection by fragmenting. */
+    tg_count(TG_CNT_FRAGMENTS_DROPPED);
+    return TC_ACT_SHOT;
+  }
+  if ((pkt.tcp_flags & (TG_TCP_SYN | TG_TCP_ACK)) == TG_TCP_SYN) return decide_syn(skb, cfg, &pkt);
+  return follow_flow(skb, cfg, &pkt);
+}
+
+/* Parses the ClientHello at the start of this packet's TCP payload (first
+ * TLS record only) and stores the result in hello_results for this CPU. */
+SEC("tc")
+int hello_probe(struct __sk_buff* skb) {
+  __u32 zero = 0;
+  struct tg_hello_buf* buf = bpf_map_lookup_elem(&hello_scratch, &zero);
+  struct tg_hello_info* info = bpf_map_lookup_elem(&hello_results, &zero);
+  struct tg_packet pkt;
+  __u8 record[TG_RECORD_HEADER_LEN];
+  __u32 fragment_len;
+  __u64 n;
+  int status;
+
+  if (!buf || !info) return TC_ACT_OK;
+  __builtin_memset(info, 0, sizeof(*info));
+  if (tg_parse_packet(skb, &pkt) != TG_PKT_TCP) {
+    info->status = TG_HELLO_NOT_CLIENT_HELLO;
+    return TC_ACT_OK;
+  }
+  if (pkt.payload_len < TG_RECORD_HEADER_LEN ||
+      bpf_skb_load_bytes(skb, pkt.payload_off, record, sizeof(record))) {
+    info->status = TG_HELLO_NEED_MORE;
+    return TC_ACT_OK;
+  }
+  status = tg_parse_record_header(record, sizeof(record), &fragment_len);
+  if (status != TG_HELLO_OK || fragment_len == 0) {
+    info->status = status != TG_HELLO_OK ? (__u32)status : TG_HELLO_MALFORMED;
+    return TC_ACT_OK;
+  }
+  /* 64-bit, so that clang checks the very register it passes to the helper
+   * (a 32-bit value would be checked on a zero-extended copy). */
+  n = pkt.payload_len - TG_RECORD_HEADER_LEN;
+  if (n > fragment_len) n = fragment_len;
+  if (n > TG_HELLO_MAX) n = TG_HELLO_MAX;
+  if (n == 0 || bpf_skb_load_bytes(skb, pkt.payload_off + TG_RECORD_HEADER_LEN, buf->data, n)) {
+    info->status = TG_HELLO_NEED_MORE;
+    return TC_ACT_OK;
+  }
+  tg_parse_client_hello(buf->data, (__u32)n, info);
+  return TC_ACT_OK;
+}

@@ -1,0 +1,111 @@
+// Stapled OCSP (SECURITY-BATTERY case 12): a revoked status blocks as
+// `revoked`; a staple that cannot be trusted blocks; no staple passes.
+#include <openssl/ocsp.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "in_memory_tls.h"
+#include "test_pki.h"
+#include "tls/upstream_verifier.h"
+#include "upstream_handshake.h"
+
+namespace tlsgate::tls {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ServerIdentity;
+using testing::TempDir;
+using testing::TestPki;
+
+class StapledOcsp : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  TestPki pki_;
+  UpstreamVerifier verifier_{pki_.write_root_bundle(dir_.path())};
+  SslCtxPtr client_ctx_ = verifier_.make_upstream_ctx();
+  ServerIdentity server_{
+      pki_.leaf(testing::server_spec("DNS:www.lab.test")), share(pki_.leaf_key.get()), {}};
+  SslCtxPtr server_ctx_;
+  std::string staple_;
+
+  void SetUp() override {
+    server_.chain.push_back(share(pki_.intermediate.cert.get()));
+    server_ctx_ = testing::make_server_ctx(server_);
+  }
+
+  testing::UpstreamOutcome connect_with_staple(std::string der) {
+    staple_ = std::move(der);
+    testing::staple_ocsp(server_ctx_.get(), &staple_);
+    return testing::connect_upstream(client_ctx_.get(), server_ctx_.get(), "www.lab.test");
+  }
+
+  std::string response_by_issuer(int status, std::chrono::seconds next_update = 24h) const {
+    return testing::make_ocsp_response(server_.leaf.get(), pki_.intermediate.cert.get(),
+                                       pki_.intermediate.cert.get(), pki_.intermediate.key.get(),
+                                       status, next_update);
+  }
+};
+
+TEST_F(StapledOcsp, RevokedStatusBlocksAsRevoked) {
+  auto out = connect_with_staple(response_by_issuer(V_OCSP_CERTSTATUS_REVOKED));
+  EXPECT_FALSE(out.completed);
+  EXPECT_FALSE(out.server_completed);
+  ASSERT_TRUE(out.recorded.has_value());
+  EXPECT_EQ(out.recorded->error_class, CertErrorClass::revoked);
+  EXPECT_EQ(out.recorded->x509_error, X509_V_ERR_CERT_REVOKED);
+  EXPECT_THAT(out.recorded->detail, ::testing::HasSubstr("keyCompromise"));
+  ASSERT_TRUE(out.classified.has_value());
+  EXPECT_EQ(out.classified->error_class, CertErrorClass::revoked);
+}
+
+TEST_F(StapledOcsp, RevokedStatusBlocksOverTls12Too) {
+  SSL_CTX_set_max_proto_version(server_ctx_.get(), TLS1_2_VERSION);
+  auto out = connect_with_staple(response_by_issuer(V_OCSP_CERTSTATUS_REVOKED));
+  EXPECT_FALSE(out.completed);
+  ASSERT_TRUE(out.recorded.has_value());
+  EXPECT_EQ(out.recorded->error_class, CertErrorClass::revoked);
+}
+
+TEST_F(StapledOcsp, GoodStatusPasses) {
+  auto out = connect_with_staple(response_by_issuer(V_OCSP_CERTSTATUS_GOOD));
+  EXPECT_TRUE(out.completed);
+  EXPECT_FALSE(out.recorded.has_value());
+}
+
+TEST_F(StapledOcsp, NoStaplePasses) {
+  auto out = testing::connect_upstream(client_ctx_.get(), server_ctx_.get(), "www.lab.test");
+  EXPECT_TRUE(out.completed);
+  EXPECT_FALSE(out.recorded.has_value());
+}
+
+TEST_F(StapledOcsp, StapleSignedByAnUnrelatedKeyBlocks) {
+  TestPki other("Other");
+  auto out = connect_with_staple(testing::make_ocsp_response(
+      server_.leaf.get(), pki_.intermediate.cert.get(), other.intermediate.cert.get(),
+      other.intermediate.key.get(), V_OCSP_CERTSTATUS_GOOD, 24h));
+  EXPECT_FALSE(out.completed);
+  ASSERT_TRUE(out.recorded.has_value());
+  EXPECT_EQ(out.recorded->error_class, CertErrorClass::other);
+  EXPECT_EQ(out.recorded->x509_error, X509_V_ERR_OCSP_VERIFY_FAILED);
+}
+
+TEST_F(StapledOcsp, OutdatedStapleBlocks) {
+  auto out = connect_with_staple(response_by_issuer(V_OCSP_CERTSTATUS_GOOD, -30min));
+  EXPECT_FALSE(out.completed);
+  ASSERT_TRUE(out.recorded.has_value());
+  EXPECT_THAT(out.recorded->detail, ::testing::HasSubstr("outdated"));
+}
+
+TEST_F(StapledOcsp, StapleForAnotherCertificateBlocks) {
+  X509Ptr other_leaf = pki_.leaf(testing::server_spec("DNS:other.lab.test"));
+  auto out = connect_with_staple(testing::make_ocsp_response(
+      other_leaf.get(), pki_.intermediate.cert.get(), pki_.intermediate.cert.get(),
+      pki_.intermediate.key.get(), V_OCSP_CERTSTATUS_GOOD, 24h));
+  EXPECT_FALSE(out.completed);
+  ASSERT_TRUE(out.recorded.has_value());
+  EXPECT_THAT(out.recorded->detail, ::testing::HasSubstr("does not cover"));
+}
+
+}  // namespace
+}  // namespace tlsgate::tls

@@ -1,0 +1,236 @@
+#include "config/config_loader.h"
+
+#include <fcntl.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "common/unique_fd.h"
+#include "config/rule_section.h"
+#include "config/section_reader.h"
+#include "tlsgate_abi.h"
+
+namespace tlsgate::config {
+
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr std::string_view kSections[] = {"gateway", "paths", "upstream", "policy", "rule"};
+
+// The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or space.
+bool valid_ifname(std::string_view name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](unsigned char c) {
+    return c == '/' || c == ':' || c <= ' ' || c == 0x7f;
+  });
+}
+
+std::string nearest_section(std::string_view name) {
+  for (std::string_view s : kSections) {
+    if (edit_distance(name, s) <= 2) return " (did you mean [" + std::string(s) + "]?)";
+  }
+  return {};
+}
+
+void check_top_level(const toml::table& root, const std::string& source) {
+  for (auto&& [key, node] : root) {
+    const std::string_view name = key.str();
+    const int line = static_cast<int>(key.source().begin.line);
+    if (std::find(std::begin(kSections), std::end(kSections), name) == std::end(kSections)) {
+      throw ConfigError(source, line,
+                        node.is_table()
+                            ? "unknown section [" + std::string(name) + "]" + nearest_section(name)
+                            : "unknown top-level key '" + std::string(name) +
+                                  "' (keys belong in a section such as [gateway])");
+    }
+    if (name != "rule" && !node.is_table()) {
+      throw ConfigError(
+          source, line,
+          "'" + std::string(name) + "' must be a section [" + std::string(name) + "]");
+    }
+  }
+}
+
+void read_gateway(const SectionReader& g, GatewayConfig& config) {
+  g.reject_unknown_keys({"lan_interfaces", "intercept_ports", "listen_port", "workers", "fail_mode",
+                         "non_tls", "steer_mark", "route_table", "max_client_hello",
+                         "handshake_timeout", "connect_timeout", "idle_timeout"});
+
+  auto interfaces = g.strings("lan_interfaces");
+  if (!interfaces) {
+    g.fail(g.line(), "'lan_interfaces' in [gateway] is required (the interfaces facing the LAN)");
+  }
+  for (const auto& item : *interfaces) {
+    if (!valid_ifname(item.value)) {
+      g.fail(item.line, "'lan_interfaces' in [gateway]: '" + item.value +
+                            "' is not a valid interface name (1-15 characters, no '/', ':' or "
+                            "spaces)");
+    }
+    if (std::find(config.lan_interfaces.begin(), config.lan_interfaces.end(), item.value) !=
+        config.lan_interfaces.end()) {
+      g.fail(item.line, "'lan_interfaces' in [gateway]: '" + item.value + "' is listed twice");
+    }
+    config.lan_interfaces.push_back(item.value);
+  }
+
+  if (auto ports = g.integers("intercept_ports", 1, 65535)) {
+    if (ports->size() > TG_MAX_INTERCEPT_PORTS) {
+      g.fail(g.line_of_key("intercept_ports"),
+             "'intercept_ports' in [gateway] has " + std::to_string(ports->size()) +
+                 " ports; at most " + std::to_string(TG_MAX_INTERCEPT_PORTS) + " are supported");
+    }
+    config.intercept_ports.clear();
+    for (const auto& item : *ports) {
+      const auto port = static_cast<uint16_t>(item.value);
+      if (std::find(config.intercept_ports.begin(), config.intercept_ports.end(), port) !=
+          config.intercept_ports.end()) {
+        g.fail(item.line,
+               "'intercept_ports' in [gateway]: " + std::to_string(port) + " is listed twice");
+      }
+      config.intercept_ports.push_back(port);
+    }
+  }
+
+  if (auto v = g.integer("listen_port", 1, 65535)) config.listen_port = static_cast<uint16_t>(*v);
+  if (std::find(config.intercept_ports.begin(), config.intercept_ports.end(), config.listen_port) !=
+      config.intercept_ports.end()) {
+    g.fail(g.line_of_key(g.has("listen_port") ? "listen_port" : "intercept_ports"),
+           "'listen_port' " + std::to_string(config.listen_port) +
+               " in [gateway] is also an intercept port; steered traffic would loop");
+  }
+  if (auto v = g.integer("workers", 0, 1024)) config.workers = static_cast<unsigned>(*v);
+  if (auto v = g.choice("fail_mode", {"open", "closed"})) {
+    config.fail_mode = *v == "open" ? FailMode::open : FailMode::closed;
+  }
+  if (auto v = g.choice("non_tls", {"pass", "block"})) {
+    config.non_tls = *v == "pass" ? NonTlsMode::pass : NonTlsMode::block;
+  }
+  constexpr int64_t kU32Max = std::numeric_limits<uint32_t>::max();
+  if (auto v = g.integer("steer_mark", 1, kU32Max)) config.steer_mark = static_cast<uint32_t>(*v);
+  if (auto v = g.integer("route_table", 1, kU32Max)) {
+    if (*v >= 253 && *v <= 255) {
+      g.fail(g.line_of_key("route_table"),
+             "'route_table' in [gateway] must not be " + std::to_string(*v) +
+                 ": 253, 254 and 255 are the kernel's default, main and local tables");
+    }
+    config.route_table = static_cast<uint32_t>(*v);
+  }
+  if (auto v = g.integer("max_client_hello", 512, 16384)) {
+    config.max_client_hello = static_cast<size_t>(*v);
+  }
+  if (auto v = g.duration("handshake_timeout")) config.handshake_timeout = *v;
+  if (auto v = g.duration("connect_timeout")) config.connect_timeout = *v;
+  if (auto v = g.duration("idle_timeout")) config.idle_timeout = *v;
+}
+
+// An absolute path; "" only when `empty_allowed`.
+std::optional<std::filesystem::path> read_path(const SectionReader& r, std::string_view key,
+                                               bool empty_allowed) {
+  auto text = r.string(key);
+  if (!text) return std::nullopt;
+  if (text->empty() && empty_allowed) return std::filesystem::path();
+  if (text->find('\0') != std::string::npos) {
+    r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() + " contains a NUL");
+  }
+  std::filesystem::path path(*text);
+  if (!path.is_absolute()) {
+    r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() + " must be an " +
+                                   "absolute path (got \"" + *text + "\")");
+  }
+  return path.lexically_normal();
+}
+
+void read_paths(const SectionReader& p, GatewayConfig& config) {
+  p.reject_unknown_keys({"state_dir", "event_log", "bpf_pin_dir"});
+  if (auto v = read_path(p, "state_dir", false)) config.state_dir = *v;
+  if (auto v = read_path(p, "event_log", true)) config.event_log = *v;
+  if (auto v = read_path(p, "bpf_pin_dir", false)) {
+    // The pin directory is removed on stop, so it must be a directory of its
+    // own inside bpffs, never bpffs itself.
+    const auto relative = v->lexically_relative("/sys/fs/bpf");
+    if (relative.empty() || *relative.begin() == ".." || *relative.begin() == ".") {
+      p.fail(p.line_of_key("bpf_pin_dir"),
+             "'bpf_pin_dir' in [paths] must be a directory below /sys/fs/bpf (got \"" +
+                 v->string() + "\")");
+    }
+    config.bpf_pin_dir = *v;
+  }
+}
+
+GatewayConfig read_config(const toml::table& root, const std::string& source) {
+  check_top_level(root, source);
+  GatewayConfig config;
+
+  const auto* gateway = root.get_as<toml::table>("gateway");
+  if (gateway == nullptr) throw ConfigError(source, 0, "missing required section [gateway]");
+  read_gateway(SectionReader(*gateway, "[gateway]", source), config);
+
+  if (const auto* paths = root.get_as<toml::table>("paths")) {
+    read_paths(SectionReader(*paths, "[paths]", source), config);
+  }
+  if (const auto* upstream = root.get_as<toml::table>("upstream")) {
+    SectionReader u(*upstream, "[upstream]", source);
+    u.reject_unknown_keys({"trust_store"});
+    if (auto v = read_path(u, "trust_store", true)) config.trust_store = *v;
+  }
+  if (const auto* policy = root.get_as<toml::table>("policy")) {
+    SectionReader p(*policy, "[policy]", source);
+    p.reject_unknown_keys({"default_action"});
+    if (auto v = p.choice("default_action", {"inspect", "bypass", "block"})) {
+      config.rules.default_action = *policy::parse_action(*v);
+    }
+  }
+  if (const toml::node* rules = root.get("rule")) {
+    config.rules.rules = read_rules(*rules, source, config.intercept_ports);
+  }
+  return config;
+}
+
+std::string error_text(const std::string& file, int line, const std::string& problem) {
+  return line > 0 ? file + ":" + std::to_string(line) + ": " + problem : file + ": " + problem;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, int line, std::string problem)
+    : std::runtime_error(error_text(file, line, problem)),
+      file_(std::move(file)),
+      line_(line),
+      problem_(std::move(problem)) {}
+
+GatewayConfig load_config_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw ConfigError(path.string(), 0, std::string("cannot open: ") + std::strerror(errno));
+  std::string text;
+  char buf[16384];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw ConfigError(path.string(), 0, std::string("cannot read: ") + std::strerror(errno));
+    if (n == 0) break;
+    // A config is a few KB; refuse to slurp something that is not one.
+    if (text.size() + static_cast<size_t>(n) > kMaxConfigBytes) {
+      throw ConfigError(path.string(), 0, "file is larger than 1 MiB; not a tlsgate config");
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return load_config_text(text, path.string());
+}
+
+GatewayConfig load_config_text(std::string_view toml_text, std::string source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, std::string_view(source_name));
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(source_name, static_cast<int>(e.source().begin.line),
+                      std::string(e.description()));
+  }
+  return read_config(root, source_name);
+}
+
+}  // namespace tlsgate::config

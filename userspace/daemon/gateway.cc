@@ -1,0 +1,112 @@
+#include "daemon/gateway.h"
+
+#include <cstdio>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "policy/kernel_rule_compiler.h"
+#include "tls/client_facing_context.h"
+
+namespace tlsgate::daemon {
+
+namespace {
+
+kernel::KernelSideOptions kernel_options(const config::GatewayConfig& c) {
+  kernel::KernelSideOptions o;
+  o.lan_interfaces = c.lan_interfaces;
+  o.pin_dir = c.bpf_pin_dir;
+  o.steer_mark = c.steer_mark;
+  o.route_table = c.route_table;
+  o.listen_port = c.listen_port;
+  o.intercept_ports = c.intercept_ports;
+  o.fail_closed = c.fail_mode == config::FailMode::closed;
+  return o;
+}
+
+terminator::TerminatorSettings terminator_settings(const config::GatewayConfig& c) {
+  terminator::TerminatorSettings s;
+  s.listen_port = c.listen_port;
+  s.workers = c.workers != 0 ? c.workers : std::max(1u, std::thread::hardware_concurrency());
+  s.max_client_hello = c.max_client_hello;
+  s.non_tls = c.non_tls;
+  s.handshake_timeout = c.handshake_timeout;
+  s.connect_timeout = c.connect_timeout;
+  s.idle_timeout = c.idle_timeout;
+  return s;
+}
+
+void log_not_compiled(const policy::KernelRules& rules) {
+  for (const auto& why : rules.not_compiled)
+    std::fprintf(stderr, "tlsgated: userspace-only rule: %s\n", why.c_str());
+}
+
+}  // namespace
+
+Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {
+  events_ = std::make_unique<events::EventLog>(config_.event_log, true);
+  ca_ = std::make_unique<tls::CaStore>(tls::CaStore::open_or_create(config_.state_dir));
+  verifier_ = std::make_unique<tls::UpstreamVerifier>(config_.trust_store);
+  forger_ = std::make_unique<tls::LeafForger>(*ca_);
+  forged_cache_ = std::make_unique<tls::ForgedCertCache>();
+
+  context_ = std::make_unique<terminator::TerminatorContext>();
+  context_->settings = terminator_settings(config_);
+  context_->rules.store(std::make_shared<const policy::RuleSet>(config_.rules));
+  context_->upstream_ctx = verifier_->make_upstream_ctx();
+  context_->client_facing_ctx = tls::make_client_facing_ctx();
+  context_->forger = forger_.get();
+  context_->forged_cache = forged_cache_.get();
+  context_->events = events_.get();
+
+  // Listeners first: the moment the TC program is attached, SYNs find them.
+  terminator_ = std::make_unique<terminator::Terminator>(*context_);
+  terminator_->start();
+  try {
+    kernel_ = kernel::KernelSide::install(kernel_options(config_));
+    auto compiled = policy::compile_kernel_rules(config_.rules, config_.intercept_ports);
+    log_not_compiled(compiled);
+    kernel_->apply_rules(compiled);
+  } catch (...) {
+    if (kernel_) kernel_->remove();
+    terminator_->stop();
+    throw;
+  }
+}
+
+Gateway::~Gateway() {
+  stop();
+}
+
+std::string Gateway::reload() {
+  config::GatewayConfig next;
+  try {
+    next = config::load_config_file(config_path_);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  auto compiled = policy::compile_kernel_rules(next.rules, config_.intercept_ports);
+  log_not_compiled(compiled);
+  kernel_->apply_rules(compiled);
+  context_->rules.store(std::make_shared<const policy::RuleSet>(next.rules));
+  config_.rules = std::move(next.rules);
+  return {};
+}
+
+void Gateway::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (kernel_) kernel_->remove();
+  if (terminator_) terminator_->stop();
+}
+
+std::string Gateway::status_line() const {
+  std::string s = "workers=" + std::to_string(context_->settings.workers) + " interfaces=";
+  for (size_t i = 0; i < config_.lan_interfaces.size(); ++i) {
+    s += (i ? "," : "") + config_.lan_interfaces[i];
+  }
+  s += " rules=" + std::to_string(config_.rules.rules.size());
+  return s;
+}
+
+}  // namespace tlsgate::daemon

@@ -1,0 +1,53 @@
+// Assembles a running gateway from a configuration: CA, upstream verifier,
+// TLS contexts, forger and cache, event log, terminator workers and the
+// kernel side — in the order that never leaves a steered flow without a
+// listener — and takes it apart in the reverse order.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "config/gateway_config.h"
+#include "events/event_log.h"
+#include "kernel/kernel_side.h"
+#include "terminator/terminator.h"
+#include "terminator/terminator_context.h"
+#include "tls/ca_store.h"
+#include "tls/forged_cert_cache.h"
+#include "tls/leaf_forger.h"
+#include "tls/upstream_verifier.h"
+
+namespace tlsgate::daemon {
+
+class Gateway {
+ public:
+  // Throws std::runtime_error (or config::ConfigError) naming what failed;
+  // whatever was installed before the failure is removed again.
+  Gateway(config::GatewayConfig config, std::filesystem::path config_path);
+  ~Gateway();
+
+  // Re-reads the config file; on success swaps rules in the terminator and the
+  // kernel maps. On error nothing changes and the error is returned.
+  std::string reload();
+  // Removes the kernel side first (new flows then pass natively), then ends
+  // every flow in the terminator.
+  void stop();
+
+  std::string status_line() const;
+
+ private:
+  config::GatewayConfig config_;
+  std::filesystem::path config_path_;
+  std::unique_ptr<events::EventLog> events_;
+  std::unique_ptr<tls::CaStore> ca_;
+  std::unique_ptr<tls::UpstreamVerifier> verifier_;
+  std::unique_ptr<tls::LeafForger> forger_;
+  std::unique_ptr<tls::ForgedCertCache> forged_cache_;
+  std::unique_ptr<terminator::TerminatorContext> context_;
+  std::unique_ptr<terminator::Terminator> terminator_;
+  std::unique_ptr<kernel::KernelSide> kernel_;
+  bool stopped_ = false;
+};
+
+}  // namespace tlsgate::daemon

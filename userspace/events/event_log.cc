@@ -1,0 +1,130 @@
+#include "events/event_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+namespace tlsgate::events {
+
+namespace {
+
+using nlohmann::json;
+
+std::string rfc3339_now() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", now.tv_nsec / 1000000);
+  return buf;
+}
+
+// New directories get 0750: the event log names clients and hosts.
+void create_parent_directories(const std::filesystem::path& file) {
+  std::filesystem::path dir;
+  for (const auto& part : file.parent_path()) {
+    dir /= part;
+    if (::mkdir(dir.c_str(), 0750) == 0) {
+      // The umask must not widen or narrow it: group readers (adm) rely on it.
+      ::chmod(dir.c_str(), 0750);
+    } else if (errno != EEXIST) {
+      throw std::system_error(errno, std::generic_category(), "mkdir " + dir.string());
+    }
+  }
+}
+
+// Returns false when the line could not be written completely.
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const FlowEvent& e) {
+  json j = {
+      {"client", e.client},
+      {"server", e.server},
+      {"action", e.action},
+      {"rule", e.rule},
+      {"reason", e.reason},
+      {"bytes_from_client", e.bytes_from_client},
+      {"bytes_from_server", e.bytes_from_server},
+      {"duration_ms", e.duration.count()},
+  };
+  if (e.sni) j["sni"] = *e.sni;
+  if (e.alpn) j["alpn"] = *e.alpn;
+  if (e.tls_version) j["tls_version"] = *e.tls_version;
+  if (e.upstream_cert_sha256) j["upstream_cert_sha256"] = *e.upstream_cert_sha256;
+  return j;
+}
+
+nlohmann::json to_json(const TlsEvent& e) {
+  json j = {
+      {"client", e.client},
+      {"server", e.server},
+      {"class", e.error_class},
+      {"detail", e.detail},
+      {"subject", e.subject},
+      {"issuer", e.issuer},
+      {"fingerprint_sha256", e.fingerprint_sha256},
+      {"chain", e.chain},
+      {"action", e.action},
+  };
+  if (e.sni) j["sni"] = *e.sni;
+  return j;
+}
+
+EventLog::EventLog(const std::filesystem::path& path, bool also_stdout)
+    : also_stdout_(also_stdout) {
+  if (path.empty()) {
+    also_stdout_ = true;  // stdout only
+    return;
+  }
+  create_parent_directories(path);
+  fd_.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  if (!fd_) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+}
+
+void EventLog::emit(const FlowEvent& e) {
+  emit("flow", to_json(e));
+}
+
+void EventLog::emit(const TlsEvent& e) {
+  emit("tls", to_json(e));
+}
+
+void EventLog::emit(std::string_view type, nlohmann::json fields) {
+  if (!fields.is_object()) fields = json{{"data", std::move(fields)}};
+  fields["ts"] = rfc3339_now();
+  fields["type"] = type;
+  // Names from the network may be any bytes: replace invalid UTF-8 instead
+  // of throwing out of the data path.
+  std::string line = fields.dump(-1, ' ', false, json::error_handler_t::replace);
+  line.push_back('\n');
+
+  std::lock_guard lock(mu_);
+  // One write per line: O_APPEND keeps lines whole between writers.
+  if (fd_ && !write_all(fd_.get(), line)) ++failed_writes_;
+  if (also_stdout_ && !write_all(STDOUT_FILENO, line)) ++failed_writes_;
+}
+
+uint64_t EventLog::failed_writes() {
+  std::lock_guard lock(mu_);
+  return failed_writes_;
+}
+
+}  // namespace tlsgate::events

@@ -1,0 +1,623 @@
+#include "terminator/connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "policy/rule_matcher.h"
+#include "terminator/tls_alert.h"
+#include "tls/client_facing_context.h"
+
+namespace tlsgate::terminator {
+
+namespace {
+
+// Stop reading a side while the other side has this much unsent.
+constexpr size_t kHighWater = 1 << 20;
+constexpr size_t kLowWater = 256 << 10;
+constexpr size_t kRelayChunk = 16384;
+
+__kernel_timespec to_timespec(std::chrono::nanoseconds d) {
+  __kernel_timespec ts{};
+  ts.tv_sec = d.count() / 1'000'000'000;
+  ts.tv_nsec = d.count() % 1'000'000'000;
+  return ts;
+}
+
+__kernel_timespec monotonic_after(std::chrono::nanoseconds d) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  auto total = std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec) + d;
+  return to_timespec(total);
+}
+
+socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& ss) {
+  ss = {};
+  if (ep.address.is_v4()) {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(ep.port);
+    std::memcpy(&sa->sin_addr, ep.address.bytes().data(), 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+  sa->sin6_family = AF_INET6;
+  sa->sin6_port = htons(ep.port);
+  std::memcpy(&sa->sin6_addr, ep.address.bytes().data(), 16);
+  return sizeof(sockaddr_in6);
+}
+
+tls::SslPtr new_memory_ssl(SSL_CTX* ctx) {
+  tls::SslPtr ssl(SSL_new(ctx));
+  if (!ssl) return ssl;
+  BIO* rbio = BIO_new(BIO_s_mem());
+  BIO* wbio = BIO_new(BIO_s_mem());
+  if (rbio == nullptr || wbio == nullptr) {
+    BIO_free(rbio);
+    BIO_free(wbio);
+    return nullptr;
+  }
+  // An empty read BIO means "no bytes yet", not end of file.
+  BIO_set_mem_eof_return(rbio, -1);
+  SSL_set_bio(ssl.get(), rbio, wbio);  // the SSL owns both from here
+  SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
+  return ssl;
+}
+
+// ALPN wire format of the protocols we relay, in the client's order.
+std::vector<uint8_t> filtered_alpn(const std::vector<std::string>& offered) {
+  std::vector<uint8_t> wire;
+  for (const auto& p : offered) {
+    if (p != "h2" && p != "http/1.1") continue;
+    wire.push_back(static_cast<uint8_t>(p.size()));
+    wire.insert(wire.end(), p.begin(), p.end());
+  }
+  return wire;
+}
+
+std::string last_openssl_error() {
+  unsigned long e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (e == 0) return "no OpenSSL error queued";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+const char* to_string(Connection::State s) {
+  switch (s) {
+    case Connection::State::reading_hello:
+      return "reading_hello";
+    case Connection::State::connecting:
+      return "connecting";
+    case Connection::State::splicing:
+      return "splicing";
+    case Connection::State::upstream_handshake:
+      return "upstream_handshake";
+    case Connection::State::client_handshake:
+      return "client_handshake";
+    case Connection::State::relaying:
+      return "relaying";
+    case Connection::State::draining:
+      return "draining";
+    case Connection::State::closed:
+      return "closed";
+  }
+  return "?";
+}
+
+Connection::Connection(uint32_t slot, UniqueFd client_fd, Endpoint client, Endpoint original_dst,
+                       const TerminatorContext& ctx, TerminatorCounters& counters, ConnectionIo& io)
+    : slot_(slot),
+      ctx_(ctx),
+      counters_(counters),
+      io_(io),
+      client_fd_(std::move(client_fd)),
+      client_(std::move(client)),
+      original_dst_(std::move(original_dst)),
+      hello_(ctx.settings.max_client_hello),
+      started_(std::chrono::steady_clock::now()),
+      last_activity_(started_) {
+  TerminatorCounters::add(counters_.accepted);
+  TerminatorCounters::add(counters_.active);
+  const auto& s = ctx_.settings;
+  connect_timeout_ = to_timespec(s.connect_timeout);
+  handshake_deadline_ = monotonic_after(s.handshake_timeout);
+  for (auto& st : sides_) st.send_timeout = to_timespec(s.handshake_timeout);
+}
+
+Connection::~Connection() {
+  counters_.active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------- reading_hello
+
+void Connection::start() {
+  arm_recv(Side::client);
+}
+
+void Connection::on_client_hello_bytes(std::span<const uint8_t> bytes) {
+  switch (hello_.feed(bytes)) {
+    case ClientHelloReader::Status::need_more:
+      arm_recv(Side::client);
+      return;
+    case ClientHelloReader::Status::complete:
+      sni_ = hello_.sni();
+      classify();
+      return;
+    case ClientHelloReader::Status::not_tls:
+      TerminatorCounters::add(counters_.non_tls);
+      if (ctx_.settings.non_tls == config::NonTlsMode::pass) {
+        verdict_ = {policy::Action::bypass, std::nullopt, "non_tls"};
+        flow_action_ = "bypass";
+        classified_ = true;
+        TerminatorCounters::add(counters_.bypassed);
+        connect_upstream();
+      } else {
+        refuse_with_alert(0, "non_tls");  // not TLS: no alert, just close
+      }
+      return;
+    case ClientHelloReader::Status::malformed:
+      TerminatorCounters::add(counters_.bad_client_hello);
+      refuse_with_alert(tls_alert::kDecodeError, "malformed_client_hello");
+      return;
+    case ClientHelloReader::Status::too_large:
+      TerminatorCounters::add(counters_.bad_client_hello);
+      refuse_with_alert(tls_alert::kDecodeError, "client_hello_too_large");
+      return;
+  }
+}
+
+// The verdict: the one rule evaluation of a steered flow (policy/rule_matcher.cc).
+void Connection::classify() {
+  policy::FlowFacts facts{client_.address, original_dst_, std::nullopt};
+  if (!sni_.empty()) facts.sni = sni_;
+  auto rules = ctx_.rules.load();
+  verdict_ = policy::match(*rules, facts);
+  classified_ = true;
+  flow_action_ = std::string(policy::to_string(verdict_.action));
+  switch (verdict_.action) {
+    case policy::Action::block:
+      TerminatorCounters::add(counters_.blocked);
+      refuse_with_alert(tls_alert::kAccessDenied, "rule");
+      return;
+    case policy::Action::bypass:
+      TerminatorCounters::add(counters_.bypassed);
+      connect_upstream();
+      return;
+    case policy::Action::inspect:
+      TerminatorCounters::add(counters_.inspected);
+      connect_upstream();
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- upstream
+
+void Connection::connect_upstream() {
+  state_ = State::connecting;
+  int family = original_dst_.address.is_v4() ? AF_INET : AF_INET6;
+  upstream_fd_.reset(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!upstream_fd_) {
+    refuse_with_alert(tls_alert::kInternalError,
+                      std::string("upstream_socket: ") + std::strerror(errno));
+    return;
+  }
+  int one = 1;
+  setsockopt(upstream_fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // io_uring reads the address at submission time: it lives in the connection.
+  upstream_addr_len_ = to_sockaddr(original_dst_, upstream_addr_);
+  io_.connect(*this, upstream_fd_.get(), upstream_addr_, upstream_addr_len_, connect_timeout_);
+}
+
+void Connection::on_connect(int result) {
+  if (state_ != State::connecting) return;
+  if (result < 0) {
+    TerminatorCounters::add(counters_.upstream_connect_failures);
+    std::string why = result == -ECANCELED ? "timeout" : std::strerror(-result);
+    refuse_with_alert(tls_alert::kInternalError, "upstream_unreachable: " + why);
+    return;
+  }
+  if (verdict_.action == policy::Action::bypass) {
+    // Replay the client's first flight as received; from here on, bytes pass as they are.
+    state_ = State::splicing;
+    for (auto& st : sides_) st.send_timeout = to_timespec(ctx_.settings.idle_timeout);
+    side(Side::upstream).out.append(hello_.raw());
+    hello_.clear();
+    kick_send(Side::upstream);
+    arm_recv(Side::client);
+    arm_recv(Side::upstream);
+    return;
+  }
+  begin_upstream_tls();
+}
+
+void Connection::begin_upstream_tls() {
+  state_ = State::upstream_handshake;
+  upstream_ssl_ = new_memory_ssl(ctx_.upstream_ctx.get());
+  if (!upstream_ssl_) {
+    refuse_with_alert(tls_alert::kInternalError, "upstream_ssl: " + last_openssl_error());
+    return;
+  }
+  SSL_set_connect_state(upstream_ssl_.get());
+  // Same name upstream as the client asked for; without SNI the certificate
+  // must be valid for the address itself (never for names it claims).
+  bool has_sni = !sni_.empty();
+  try {
+    tls::UpstreamVerifier::prepare(upstream_ssl_.get(),
+                                   has_sni ? sni_ : original_dst_.address.to_string(), has_sni,
+                                   &verify_failure_);
+  } catch (const std::exception& e) {
+    refuse_with_alert(tls_alert::kInternalError, std::string("upstream_prepare: ") + e.what());
+    return;
+  }
+  auto alpn = filtered_alpn(hello_.alpn_offered());
+  if (!alpn.empty()) {
+    SSL_set_alpn_protos(upstream_ssl_.get(), alpn.data(), static_cast<unsigned>(alpn.size()));
+  }
+  drive_upstream_handshake();
+}
+
+void Connection::drive_upstream_handshake() {
+  ERR_clear_error();  // the error queue is per thread, shared by all its connections
+  int ret = SSL_do_handshake(upstream_ssl_.get());
+  if (ret == 1) {
+    flush_tls(Side::upstream);
+    upstream_verified();
+    return;
+  }
+  int err = SSL_get_error(upstream_ssl_.get(), ret);
+  if (err == SSL_ERROR_WANT_READ) {
+    flush_tls(Side::upstream);
+    arm_recv(Side::upstream);
+    return;
+  }
+  fail_upstream_tls(ret);
+}
+
+void Connection::fail_upstream_tls(int ssl_ret) {
+  // Classify first: it reads (and drains) this thread's OpenSSL error queue.
+  tls::VerifyFailure failure = tls::classify_handshake_error(upstream_ssl_.get(), ssl_ret);
+  flush_tls(Side::upstream);  // our alert to the server, if OpenSSL wrote one
+  tls::PeerCertSummary peer = tls::UpstreamVerifier::summarize_peer(upstream_ssl_.get());
+  events::TlsEvent ev;
+  ev.client = client_.to_string();
+  ev.server = original_dst_.to_string();
+  if (!sni_.empty()) ev.sni = sni_;
+  ev.error_class = std::string(tls::to_string(failure.error_class));
+  ev.detail = failure.detail;
+  ev.subject = peer.subject;
+  ev.issuer = peer.issuer;
+  ev.fingerprint_sha256 = peer.fingerprint_sha256;
+  ev.chain = peer.chain;
+  ev.action = "block";
+  ctx_.events->emit(ev);
+  TerminatorCounters::add(counters_.upstream_cert_failures);
+  flow_action_ = "block";
+  upstream_cert_sha256_ = peer.fingerprint_sha256;
+  refuse_with_alert(tls_alert::kHandshakeFailure, "upstream_tls_failed:" + ev.error_class);
+}
+
+void Connection::upstream_verified() {
+  SSL* up = upstream_ssl_.get();
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(up, &alpn, &alpn_len);
+  upstream_alpn_.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  tls_version_ = SSL_get_version(up);
+  X509* leaf = SSL_get0_peer_certificate(up);
+  std::shared_ptr<const tls::ForgedCert> forged;
+  try {
+    forged = ctx_.forged_cache->get_or_forge(*ctx_.forger, leaf);
+  } catch (const std::exception& e) {
+    flow_action_ = "block";
+    refuse_with_alert(tls_alert::kHandshakeFailure, std::string("forge_failed: ") + e.what());
+    return;
+  }
+  upstream_cert_sha256_ = tls::UpstreamVerifier::summarize_peer(up).fingerprint_sha256;
+
+  state_ = State::client_handshake;
+  client_ssl_ = new_memory_ssl(ctx_.client_facing_ctx.get());
+  if (!client_ssl_) {
+    refuse_with_alert(tls_alert::kInternalError, "client_ssl: " + last_openssl_error());
+    return;
+  }
+  SSL_set_accept_state(client_ssl_.get());
+  tls::set_forged_identity(client_ssl_.get(), *forged);
+  tls::set_alpn_choice(client_ssl_.get(), &upstream_alpn_);
+  const auto& flight = hello_.raw();
+  BIO_write(SSL_get_rbio(client_ssl_.get()), flight.data(), static_cast<int>(flight.size()));
+  hello_.clear();
+  drive_client_handshake();
+}
+
+// ---------------------------------------------------------------- client
+
+void Connection::drive_client_handshake() {
+  ERR_clear_error();
+  int ret = SSL_do_handshake(client_ssl_.get());
+  flush_tls(Side::client);
+  if (ret == 1) {
+    state_ = State::relaying;
+    for (auto& st : sides_) st.send_timeout = to_timespec(ctx_.settings.idle_timeout);
+    // Application data may have arrived with the client's Finished.
+    relay_tls(Side::client);
+    if (state_ == State::relaying) arm_recv(Side::upstream);
+    return;
+  }
+  int err = SSL_get_error(client_ssl_.get(), ret);
+  if (err == SSL_ERROR_WANT_READ) {
+    arm_recv(Side::client);
+    return;
+  }
+  TerminatorCounters::add(counters_.client_handshake_failures);
+  close_when_flushed("client_handshake_failed: " + last_openssl_error());
+}
+
+// ---------------------------------------------------------------- data phases
+
+void Connection::relay_tls(Side from) {
+  SSL* in = ssl(from);
+  SSL* out = ssl(other(from));
+  uint8_t buf[kRelayChunk];
+  uint64_t& counted = from == Side::client ? bytes_from_client_ : bytes_from_server_;
+  bool ended = false;
+  ERR_clear_error();
+  while (true) {
+    int n = SSL_read(in, buf, sizeof buf);
+    if (n > 0) {
+      if (SSL_write(out, buf, n) != n) {
+        close_when_flushed("relay_write_failed: " + last_openssl_error());
+        return;
+      }
+      counted += static_cast<uint64_t>(n);
+      continue;
+    }
+    int err = SSL_get_error(in, n);
+    if (err == SSL_ERROR_WANT_READ) break;
+    if (err == SSL_ERROR_ZERO_RETURN) {  // close_notify: pass the end on
+      ended = true;
+      break;
+    }
+    flush_tls(from);
+    close_when_flushed(std::string(from == Side::client ? "client" : "upstream") +
+                       "_tls_error: " + last_openssl_error());
+    return;
+  }
+  flush_tls(other(from));
+  flush_tls(from);  // KeyUpdate replies and alerts
+  if (ended || side(from).eof) {
+    SSL_shutdown(out);
+    flush_tls(other(from));
+    close_when_flushed(from == Side::client ? "client_closed" : "upstream_closed");
+    return;
+  }
+  if (side(other(from)).out.pending() < kHighWater) arm_recv(from);
+}
+
+void Connection::splice_raw(Side from, std::span<const uint8_t> bytes) {
+  (from == Side::client ? bytes_from_client_ : bytes_from_server_) += bytes.size();
+  side(other(from)).out.append(bytes);
+  kick_send(other(from));
+  if (side(other(from)).out.pending() < kHighWater) arm_recv(from);
+}
+
+// A raw relay passes a FIN on once everything before it was delivered.
+void Connection::maybe_half_close(Side from) {
+  SideState& to = side(other(from));
+  if (side(from).eof && !to.shut_wr && to.out.empty()) {
+    shutdown(fd(other(from)), SHUT_WR);
+    to.shut_wr = true;
+  }
+  if (side(Side::client).eof && side(Side::upstream).eof && side(Side::client).out.empty() &&
+      side(Side::upstream).out.empty()) {
+    close_when_flushed("closed");
+  }
+}
+
+// ---------------------------------------------------------------- completions
+
+void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
+  side(s).recv_armed = false;
+  if (state_ == State::draining || state_ == State::closed) return;
+  if (result == -ENOBUFS) {  // no provided buffer free right now: try again
+    arm_recv(s);
+    return;
+  }
+  if (result == -ECANCELED) {  // the linked timeout fired
+    if (state_ == State::relaying || state_ == State::splicing) {
+      if (!idle_expired()) {
+        arm_recv(s);
+        return;
+      }
+      close_when_flushed("idle_timeout");
+      return;
+    }
+    TerminatorCounters::add(counters_.handshake_timeouts);
+    if (!classified_) flow_action_ = "block";
+    refuse_with_alert(state_ == State::upstream_handshake ? tls_alert::kInternalError : 0,
+                      std::string("timeout_in_") + to_string(state_));
+    return;
+  }
+  if (result < 0 || result == 0) {
+    side(s).eof = true;
+    std::string who = s == Side::client ? "client" : "upstream";
+    std::string why = result == 0 ? "closed" : std::strerror(-result);
+    switch (state_) {
+      case State::splicing:
+        maybe_half_close(s);
+        return;
+      case State::relaying:
+        relay_tls(s);
+        return;
+      case State::upstream_handshake:
+        fail_upstream_tls(0);
+        return;
+      default:
+        if (!classified_) flow_action_ = "none";
+        close_when_flushed(who + "_" + why + "_in_" + to_string(state_));
+        return;
+    }
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  switch (state_) {
+    case State::reading_hello:
+      on_client_hello_bytes(bytes);
+      return;
+    case State::splicing:
+      splice_raw(s, bytes);
+      return;
+    case State::upstream_handshake:
+      BIO_write(SSL_get_rbio(upstream_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
+      drive_upstream_handshake();
+      return;
+    case State::client_handshake:
+      BIO_write(SSL_get_rbio(client_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
+      drive_client_handshake();
+      return;
+    case State::relaying:
+      BIO_write(SSL_get_rbio(ssl(s)), bytes.data(), static_cast<int>(bytes.size()));
+      relay_tls(s);
+      return;
+    default:
+      return;
+  }
+}
+
+void Connection::on_send(Side s, int result) {
+  SideState& st = side(s);
+  if (state_ == State::closed) {
+    st.out.complete_send(0);
+    return;
+  }
+  if (result <= 0) {
+    st.out.complete_send(0);
+    std::string why = result == -ECANCELED ? "send_timeout" : std::strerror(-result);
+    end_reason_ = end_reason_.empty() ? why : end_reason_;
+    teardown();
+    return;
+  }
+  st.out.complete_send(static_cast<size_t>(result));
+  last_activity_ = std::chrono::steady_clock::now();
+  kick_send(s);
+  if (state_ == State::draining) {
+    if (side(Side::client).out.empty() && side(Side::upstream).out.empty()) teardown();
+    return;
+  }
+  if (st.out.empty()) st.out.release_memory();
+  // Resume the reader that was paused for this side's backlog.
+  Side source = other(s);
+  if (st.out.pending() < kLowWater && !side(source).eof &&
+      (state_ == State::relaying || state_ == State::splicing)) {
+    arm_recv(source);
+  }
+  if (state_ == State::splicing) maybe_half_close(source);
+}
+
+void Connection::abort(const char* reason) {
+  if (state_ == State::closed) return;
+  end_reason_ = reason;
+  teardown();
+}
+
+bool Connection::idle_expired() const {
+  return std::chrono::steady_clock::now() - last_activity_ >= ctx_.settings.idle_timeout;
+}
+
+// ---------------------------------------------------------------- plumbing
+
+void Connection::arm_recv(Side s) {
+  SideState& st = side(s);
+  if (st.recv_armed || st.eof || fd(s) < 0) return;
+  if (state_ == State::draining || state_ == State::closed) return;
+  st.recv_armed = true;
+  bool in_handshake = state_ != State::relaying && state_ != State::splicing;
+  if (in_handshake) {
+    io_.recv(*this, s, handshake_deadline_, true);
+  } else {
+    st.recv_timeout = to_timespec(ctx_.settings.idle_timeout);
+    io_.recv(*this, s, st.recv_timeout, false);
+  }
+}
+
+void Connection::kick_send(Side s) {
+  SideState& st = side(s);
+  if (fd(s) < 0) return;
+  auto bytes = st.out.start_send();
+  if (bytes.empty()) return;
+  io_.send(*this, s, bytes, st.send_timeout);
+}
+
+void Connection::flush_tls(Side s) {
+  SSL* tls = ssl(s);
+  if (tls == nullptr) return;
+  BIO* wbio = SSL_get_wbio(tls);
+  size_t pending = BIO_ctrl_pending(wbio);
+  if (pending == 0) return;
+  SideState& st = side(s);
+  uint8_t* dst = st.out.reserve_tail(pending);
+  int got = BIO_read(wbio, dst, static_cast<int>(pending));
+  st.out.shrink_tail(pending - static_cast<size_t>(got > 0 ? got : 0));
+  kick_send(s);
+}
+
+// Refuses the flow: a TLS alert to the client (alert 0: none, just close).
+void Connection::refuse_with_alert(uint8_t alert, std::string reason) {
+  if (!classified_) flow_action_ = "block";
+  if (alert != 0 && !client_ssl_) {
+    side(Side::client).out.append(tls_alert::fatal(alert));
+    kick_send(Side::client);
+  }
+  close_when_flushed(std::move(reason));
+}
+
+void Connection::close_when_flushed(std::string reason) {
+  if (state_ == State::draining || state_ == State::closed) return;
+  if (end_reason_.empty()) end_reason_ = std::move(reason);
+  state_ = State::draining;
+  for (Side s : {Side::client, Side::upstream}) {
+    if (side(s).recv_armed) io_.cancel_recv(*this, s);
+  }
+  if (side(Side::client).out.empty() && side(Side::upstream).out.empty()) teardown();
+}
+
+void Connection::teardown() {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  emit_flow_event();
+  if (pending_ops > 0) {
+    for (Side s : {Side::client, Side::upstream}) {
+      if (fd(s) >= 0) io_.cancel_all(*this, fd(s));
+    }
+  }
+  // The fds close when the worker frees the connection; FIN the client now.
+  if (client_fd_) shutdown(client_fd_.get(), SHUT_WR);
+}
+
+void Connection::emit_flow_event() {
+  events::FlowEvent ev;
+  ev.client = client_.to_string();
+  ev.server = original_dst_.to_string();
+  if (!sni_.empty()) ev.sni = sni_;
+  ev.action = flow_action_.empty() ? "none" : flow_action_;
+  ev.rule = classified_ ? verdict_.rule_name : "none";
+  ev.reason = end_reason_.empty() ? "closed" : end_reason_;
+  ev.bytes_from_client = bytes_from_client_;
+  ev.bytes_from_server = bytes_from_server_;
+  ev.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started_);
+  if (!upstream_alpn_.empty()) ev.alpn = upstream_alpn_;
+  if (!tls_version_.empty()) ev.tls_version = tls_version_;
+  if (!upstream_cert_sha256_.empty()) ev.upstream_cert_sha256 = upstream_cert_sha256_;
+  ctx_.events->emit(ev);
+}
+
+}  // namespace tlsgate::terminator

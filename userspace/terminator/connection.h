@@ -1,0 +1,166 @@
+// One intercepted flow, as the state machine of DESIGN.md §3:
+//
+//   reading_hello ──► classified ──► block ─────────────────────────► draining
+//                         │                                               ▲
+//                         ├─► bypass: connecting ─► splicing ─────────────┤
+//                         └─► inspect: connecting ─► upstream_handshake   │
+//                                 ─► client_handshake ─► relaying ────────┘
+//   draining ─► closed (the worker frees it once no operation is in flight)
+//
+// The upstream is validated before the client gets any answer: the client
+// never sees a certificate we did not check. Every wait has a timeout.
+#pragma once
+
+#include <linux/time_types.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "common/unique_fd.h"
+#include "policy/rule.h"
+#include "terminator/client_hello_reader.h"
+#include "terminator/outbound_queue.h"
+#include "terminator/terminator_context.h"
+#include "tls/openssl_handles.h"
+#include "tls/upstream_verifier.h"
+
+namespace tlsgate::terminator {
+
+enum class Side : uint8_t { client = 0, upstream = 1 };
+
+class Connection;
+
+// The operations a connection asks of its worker's io_uring.
+class ConnectionIo {
+ public:
+  virtual ~ConnectionIo() = default;
+  // Receives into a provided buffer; completion calls Connection::on_recv.
+  virtual void recv(Connection& c, Side side, const __kernel_timespec& timeout, bool absolute) = 0;
+  virtual void send(Connection& c, Side side, std::span<const uint8_t> bytes,
+                    const __kernel_timespec& timeout) = 0;
+  // `to` and `timeout` must stay valid until the next submission.
+  virtual void connect(Connection& c, int fd, const sockaddr_storage& to, socklen_t len,
+                       const __kernel_timespec& timeout) = 0;
+  // Cancels the receive in flight on `side` (the send, if any, completes).
+  virtual void cancel_recv(Connection& c, Side side) = 0;
+  // Cancels every operation in flight on `fd`.
+  virtual void cancel_all(Connection& c, int fd) = 0;
+};
+
+class Connection {
+ public:
+  enum class State {
+    reading_hello,
+    connecting,
+    splicing,
+    upstream_handshake,
+    client_handshake,
+    relaying,
+    draining,
+    closed,
+  };
+
+  Connection(uint32_t slot, UniqueFd client_fd, Endpoint client, Endpoint original_dst,
+             const TerminatorContext& ctx, TerminatorCounters& counters, ConnectionIo& io);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  void on_recv(Side side, int result, std::span<const uint8_t> bytes);
+  void on_send(Side side, int result);
+  void on_connect(int result);
+  // The worker is stopping: end the flow now.
+  void abort(const char* reason);
+
+  uint32_t slot() const { return slot_; }
+  State state() const { return state_; }
+  int fd(Side side) const { return side == Side::client ? client_fd_.get() : upstream_fd_.get(); }
+  // Maintained by the worker: operations submitted and not yet completed.
+  unsigned pending_ops = 0;
+  bool can_free() const { return state_ == State::closed && pending_ops == 0; }
+
+ private:
+  struct SideState {
+    OutboundQueue out;
+    bool recv_armed = false;
+    bool eof = false;      // the peer will send nothing more
+    bool shut_wr = false;  // we sent FIN (raw relay) after flushing
+    __kernel_timespec recv_timeout{};
+    __kernel_timespec send_timeout{};
+  };
+
+  // reading_hello
+  void on_client_hello_bytes(std::span<const uint8_t> bytes);
+  void classify();
+  // upstream
+  void connect_upstream();
+  void begin_upstream_tls();
+  void drive_upstream_handshake();
+  void upstream_verified();
+  // client
+  void drive_client_handshake();
+  // data phases
+  void relay_tls(Side from);
+  void splice_raw(Side from, std::span<const uint8_t> bytes);
+  void maybe_half_close(Side from);
+  // plumbing
+  void arm_recv(Side side);
+  void kick_send(Side side);
+  void flush_tls(Side side);
+  void refuse_with_alert(uint8_t alert, std::string reason);
+  void fail_upstream_tls(int ssl_ret);
+  void close_when_flushed(std::string reason);
+  void teardown();
+  void emit_flow_event();
+  bool idle_expired() const;
+
+  SideState& side(Side s) { return sides_[static_cast<int>(s)]; }
+  SSL* ssl(Side s) const { return s == Side::client ? client_ssl_.get() : upstream_ssl_.get(); }
+  static Side other(Side s) { return s == Side::client ? Side::upstream : Side::client; }
+
+  const uint32_t slot_;
+  const TerminatorContext& ctx_;
+  TerminatorCounters& counters_;
+  ConnectionIo& io_;
+  State state_ = State::reading_hello;
+
+  UniqueFd client_fd_;
+  UniqueFd upstream_fd_;
+  Endpoint client_;
+  Endpoint original_dst_;
+  SideState sides_[2];
+
+  ClientHelloReader hello_;
+  std::string sni_;
+  policy::Verdict verdict_;
+  bool classified_ = false;
+
+  tls::SslPtr upstream_ssl_;  // we are the client; memory BIOs
+  tls::SslPtr client_ssl_;    // we are the server; memory BIOs
+  std::optional<tls::VerifyFailure> verify_failure_;
+  std::string upstream_alpn_;
+  std::string upstream_cert_sha256_;
+  std::string tls_version_;
+
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_activity_;
+  uint64_t bytes_from_client_ = 0;
+  uint64_t bytes_from_server_ = 0;
+  std::string end_reason_;
+  std::string flow_action_;  // what happened to the flow: the verdict, or "block" when refused
+  sockaddr_storage upstream_addr_{};
+  socklen_t upstream_addr_len_ = 0;
+  __kernel_timespec connect_timeout_{};
+  __kernel_timespec handshake_deadline_{};  // CLOCK_MONOTONIC, absolute
+};
+
+const char* to_string(Connection::State s);
+
+}  // namespace tlsgate::terminator
