@@ -114,9 +114,11 @@ const char* to_string(Connection::State s) {
   return "?";
 }
 
-Connection::Connection(uint32_t slot, UniqueFd client_fd, Endpoint client, Endpoint original_dst,
-                       const TerminatorContext& ctx, TerminatorCounters& counters, ConnectionIo& io)
+Connection::Connection(uint32_t slot, uint64_t serial, UniqueFd client_fd, Endpoint client,
+                       Endpoint original_dst, const TerminatorContext& ctx,
+                       TerminatorCounters& counters, ConnectionIo& io)
     : slot_(slot),
+      serial_(serial),
       ctx_(ctx),
       counters_(counters),
       io_(io),

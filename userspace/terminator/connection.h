@@ -27,6 +27,7 @@
 #include "terminator/client_hello_reader.h"
 #include "terminator/outbound_queue.h"
 #include "terminator/terminator_context.h"
+#include "terminator/worker_mailbox.h"
 #include "tls/openssl_handles.h"
 #include "tls/upstream_verifier.h"
 
@@ -51,6 +52,9 @@ class ConnectionIo {
   virtual void cancel_recv(Connection& c, Side side) = 0;
   // Cancels every operation in flight on `fd`.
   virtual void cancel_all(Connection& c, int fd) = 0;
+  // A handle through which other threads can run code on this connection
+  // (on its worker thread) — for work done off the data path.
+  virtual ConnectionWaker waker(Connection& c) = 0;
 };
 
 class Connection {
@@ -66,8 +70,9 @@ class Connection {
     closed,
   };
 
-  Connection(uint32_t slot, UniqueFd client_fd, Endpoint client, Endpoint original_dst,
-             const TerminatorContext& ctx, TerminatorCounters& counters, ConnectionIo& io);
+  Connection(uint32_t slot, uint64_t serial, UniqueFd client_fd, Endpoint client,
+             Endpoint original_dst, const TerminatorContext& ctx, TerminatorCounters& counters,
+             ConnectionIo& io);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -80,6 +85,7 @@ class Connection {
   void abort(const char* reason);
 
   uint32_t slot() const { return slot_; }
+  uint64_t serial() const { return serial_; }
   State state() const { return state_; }
   int fd(Side side) const { return side == Side::client ? client_fd_.get() : upstream_fd_.get(); }
   // Maintained by the worker: operations submitted and not yet completed.
@@ -126,6 +132,7 @@ class Connection {
   static Side other(Side s) { return s == Side::client ? Side::upstream : Side::client; }
 
   const uint32_t slot_;
+  const uint64_t serial_;
   const TerminatorContext& ctx_;
   TerminatorCounters& counters_;
   ConnectionIo& io_;

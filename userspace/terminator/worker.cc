@@ -1,6 +1,5 @@
 #include "terminator/worker.h"
 
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -27,10 +26,10 @@ OpKind send_kind(Side s) {
 }  // namespace
 
 Worker::Worker(unsigned index, const TerminatorContext& ctx, std::vector<UniqueFd> listeners)
-    : index_(index), ctx_(ctx), listeners_(std::move(listeners)) {
-  wakeup_fd_.reset(eventfd(0, EFD_CLOEXEC));
-  if (!wakeup_fd_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-}
+    : index_(index),
+      ctx_(ctx),
+      listeners_(std::move(listeners)),
+      mailbox_(std::make_shared<WorkerMailbox>()) {}
 
 Worker::~Worker() {
   request_stop();
@@ -51,9 +50,7 @@ void Worker::start() {
 }
 
 void Worker::request_stop() {
-  if (!wakeup_fd_) return;
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = write(wakeup_fd_.get(), &one, sizeof one);
+  mailbox_->request_stop();
 }
 
 void Worker::join() {
@@ -86,6 +83,7 @@ void Worker::run() {
     io_uring_wait_cqe_timeout(ring_->raw(), &cqe, &ts);
     ring_->drain([this](const io_uring_cqe& c) { on_cqe(c); });
   }
+  mailbox_->close();
   slots_.clear();
   buffers_.reset();
   ring_.reset();
@@ -101,7 +99,7 @@ void Worker::arm_accept(size_t listener_index) {
 
 void Worker::arm_wakeup() {
   io_uring_sqe* sqe = ring_->next_sqe();
-  io_uring_prep_read(sqe, wakeup_fd_.get(), &wakeup_value_, sizeof wakeup_value_, 0);
+  io_uring_prep_read(sqe, mailbox_->eventfd(), &wakeup_value_, sizeof wakeup_value_, 0);
   io_uring_sqe_set_data64(sqe, OpTag{OpKind::wakeup, 0}.encode());
 }
 
@@ -112,7 +110,12 @@ void Worker::on_cqe(const io_uring_cqe& cqe) {
     return;
   }
   if (tag.kind == OpKind::wakeup) {
-    stopping_ = true;
+    if (mailbox_->stop_requested()) {
+      stopping_ = true;
+      return;
+    }
+    deliver_mail();
+    arm_wakeup();
     return;
   }
   if (tag.slot >= slots_.size() || !slots_[tag.slot]) return;
@@ -181,10 +184,24 @@ void Worker::on_accept(size_t listener_index, const io_uring_cqe& cqe) {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
-  slots_[slot] =
-      std::make_unique<Connection>(slot, std::move(fd), client, dst, ctx_, counters_, *this);
+  slots_[slot] = std::make_unique<Connection>(slot, next_serial_++, std::move(fd), client, dst,
+                                              ctx_, counters_, *this);
   slots_[slot]->start();
   maybe_finished_.push_back(slot);
+}
+
+void Worker::deliver_mail() {
+  for (auto& letter : mailbox_->take()) {
+    if (letter.slot >= slots_.size() || !slots_[letter.slot]) continue;
+    Connection& c = *slots_[letter.slot];
+    if (c.serial() != letter.serial) continue;  // that connection is gone; the slot was reused
+    letter.deliver(c);
+    maybe_finished_.push_back(letter.slot);
+  }
+}
+
+ConnectionWaker Worker::waker(Connection& c) {
+  return {mailbox_, c.slot(), c.serial()};
 }
 
 void Worker::release_finished() {

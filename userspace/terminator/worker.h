@@ -12,6 +12,7 @@
 #include "terminator/connection.h"
 #include "terminator/io_ring.h"
 #include "terminator/terminator_context.h"
+#include "terminator/worker_mailbox.h"
 
 namespace tlsgate::terminator {
 
@@ -35,6 +36,7 @@ class Worker final : public ConnectionIo {
                const __kernel_timespec& timeout) override;
   void cancel_recv(Connection& c, Side side) override;
   void cancel_all(Connection& c, int fd) override;
+  ConnectionWaker waker(Connection& c) override;
 
  private:
   void run();
@@ -42,6 +44,7 @@ class Worker final : public ConnectionIo {
   void arm_wakeup();
   void on_cqe(const io_uring_cqe& cqe);
   void on_accept(size_t listener_index, const io_uring_cqe& cqe);
+  void deliver_mail();
   void release_finished();
   io_uring_sqe* linked_pair(io_uring_sqe** timeout_sqe);
 
@@ -49,8 +52,9 @@ class Worker final : public ConnectionIo {
   const TerminatorContext& ctx_;
   TerminatorCounters counters_;
   std::vector<UniqueFd> listeners_;
-  UniqueFd wakeup_fd_;
+  std::shared_ptr<WorkerMailbox> mailbox_;
   uint64_t wakeup_value_ = 0;
+  uint64_t next_serial_ = 1;
   bool stopping_ = false;
 
   std::unique_ptr<IoRing> ring_;
