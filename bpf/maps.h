@@ -54,6 +54,24 @@ struct {
   __type(value, struct tg_lpm_value);
 } dst_bypass_v6 SEC(".maps");
 
+/* What the terminator learned per server address and port (written by
+ * userspace; the kernel only demotes an entry to MIXED on an SNI mismatch). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, TG_LEARNED_SIZE);
+  __type(key, struct tg_learned_key);
+  __type(value, struct tg_learned_value);
+} learned SEC(".maps");
+
+/* The bypassed names, checked on a BYPASS_VERIFY flow's first payload. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, TG_SNI_POLICY_SIZE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct tg_sni_key);
+  __type(value, struct tg_sni_value);
+} sni_policy SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
@@ -80,6 +98,27 @@ struct {
   __type(key, __u32);
   __type(value, struct tg_hello_buf);
 } hello_scratch SEC(".maps");
+
+/* The SNI followed by as many zero bytes (sni_lookup.h): a key for every
+ * label suffix starts inside it at a bounded offset, with its padding. */
+struct tg_sni_scratch {
+  char name[2 * TG_SNI_KEY_LEN];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct tg_sni_scratch);
+} sni_scratch SEC(".maps");
+
+/* The last verdict of hello_probe on this CPU (enum tg_hello_verdict). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} hello_verdicts SEC(".maps");
 
 /* The last parse result of hello_probe on this CPU. */
 struct {

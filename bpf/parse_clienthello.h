@@ -374,12 +374,19 @@ static inline long tg_ext_walk_step(__u32 i, void* ctx) {
 }
 
 /* RFC 8446 §4.2: no extension type may appear twice. k enumerates the pairs
- * (a, b) = (k / 64, k % 64); each type is compared with the ones before it.
- * One flat loop, because a loop nested in the walk's callback multiplies the
- * verifier's work by the walk's states. */
+ * (a, b) = (k / count, k % count) of the `count` extensions seen; each type
+ * is compared with the ones before it. One flat loop, because a loop nested
+ * in the walk's callback multiplies the verifier's work by the walk's states;
+ * count * count steps rather than count * 64 (the cost of a BPF loop is per
+ * step). */
 static inline long tg_ext_duplicate_pair(__u32 k, void* ctx) {
   struct tg_ext_walk* walk = (struct tg_ext_walk*)ctx;
-  __u32 a = k / TG_HELLO_MAX_EXTENSIONS, b = k % TG_HELLO_MAX_EXTENSIONS;
+  __u32 n = walk->count;
+  __u32 a, b;
+
+  if (n == 0) return 1;
+  a = k / n;
+  b = k % n;
 
   if (b >= a) return 0;
   if (walk->types[a & (TG_HELLO_MAX_EXTENSIONS - 1)] ==
@@ -474,7 +481,7 @@ static __always_inline int tg_parse_client_hello(const __u8* msg, __u32 len,
     return tg_hello_finish(out, (int)walk.status);
   /* Extensions seen so far: a duplicate among them is final even when the
    * message is incomplete. */
-  tg_loop(walk.count * TG_HELLO_MAX_EXTENSIONS, tg_ext_duplicate_pair, &walk);
+  tg_loop(walk.count * walk.count, tg_ext_duplicate_pair, &walk);
   if (walk.duplicate) return tg_hello_finish(out, TG_HELLO_MALFORMED);
   /* The walk reads headers only: the last body may still be cut. */
   result = avail < msg_len ? TG_HELLO_NEED_MORE : TG_HELLO_OK;

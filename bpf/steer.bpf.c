@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* TC ingress program of the LAN interfaces (DESIGN.md §2): decides on each
- * SYN to an intercept port whether the flow is bypassed (forwarded natively)
- * or steered to the terminator (bpf_sk_assign + skb->mark; a policy-routing
- * rule delivers marked packets locally), remembers the decision in `flows`,
- * and keeps steering the flow's later packets to the terminator's socket.
+ * SYN to an intercept port whether the flow is bypassed (forwarded natively),
+ * forwarded with its SNI still to be verified (a server address the
+ * terminator learned to be bypass-only), or steered to the terminator
+ * (bpf_sk_assign + skb->mark; a policy-routing rule delivers marked packets
+ * locally); remembers the decision in `flows` and applies it to the flow's
+ * later packets. UDP to an intercept port (QUIC) is refused with ICMP port
+ * unreachable when the gateway config says so.
  *
- * hello_probe runs the shared ClientHello parser on a packet's TCP payload;
- * it is loaded (so the verifier checks the parser) and attached nowhere yet. */
+ *   SYN ─► client_bypass / dst_bypass ────────────────────────► BYPASS
+ *      ├─► learned bypass-only ─► BYPASS_VERIFY ─ first payload:
+ *      │     SNI in sni_policy ───────────────────────────────► BYPASS
+ *      │     other SNI, none, not a ClientHello ─► RESET (both ends; the
+ *      │                                           address demoted to MIXED)
+ *      │     SNI not in the first segment ─► NFQUEUE (userspace decides:
+ *      │                                      BYPASS or RESET)
+ *      ├─► terminator listener ───────────────────────────────► STEER
+ *      └─► no listener: fail_mode ────────────────► FAIL_OPEN / RESET
+ *
+ * hello_probe runs the same first-payload classification and only reports it
+ * (tests and bench/); it is loaded and attached nowhere. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -14,6 +27,8 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "classify_hello.h"
+#include "icmp_unreach.h"
 #include "maps.h"
 #include "parse_clienthello.h"
 #include "parse_packet.h"
@@ -51,6 +66,33 @@ static __always_inline int tg_in_lpm(void* trie_v4, void* trie_v6, int family, c
 
   __builtin_memcpy(key6.addr, addr, 16);
   return bpf_map_lookup_elem(trie_v6, &key6) != NULL;
+}
+
+/* Is the destination a bypass-only `learned` address whose entry is live? */
+static __always_inline int tg_learned_bypass_only(const struct tg_packet* pkt) {
+  struct tg_learned_key key = {};
+  struct tg_learned_value* value;
+
+  __builtin_memcpy(key.addr, pkt->key.daddr, sizeof(key.addr));
+  key.port = pkt->key.dport;
+  key.family = pkt->key.family;
+  value = bpf_map_lookup_elem(&learned, &key);
+  return value && value->verdict == TG_LEARNED_BYPASS_ONLY &&
+         value->expires_ns > bpf_ktime_get_ns();
+}
+
+/* An SNI mismatch: the client's retry must reach the terminator. */
+static __always_inline void tg_demote_learned(const struct tg_gateway_config* cfg,
+                                              const struct tg_packet* pkt) {
+  struct tg_learned_key key = {};
+  struct tg_learned_value value = {};
+
+  __builtin_memcpy(key.addr, pkt->key.daddr, sizeof(key.addr));
+  key.port = pkt->key.dport;
+  key.family = pkt->key.family;
+  value.verdict = TG_LEARNED_MIXED;
+  value.expires_ns = bpf_ktime_get_ns() + (__u64)cfg->learned_ttl_s * 1000000000ull;
+  bpf_map_update_elem(&learned, &key, &value, BPF_ANY);
 }
 
 /* Creates or refreshes the flow's entry with a new decision. */
@@ -149,8 +191,9 @@ static __always_inline long tg_assign(struct __sk_buff* skb, const struct tg_gat
   return 0;
 }
 
-/* The per-SYN decision: client bypass, destination bypass, else steer to the
- * terminator listener; without a listener, fail_mode decides. */
+/* The per-SYN decision: client bypass, destination bypass, learned
+ * bypass-only destination, else steer to the terminator listener; without a
+ * listener, fail_mode decides. */
 static __always_inline int decide_syn(struct __sk_buff* skb, const struct tg_gateway_config* cfg,
                                       const struct tg_packet* pkt) {
   struct bpf_sock* sk;
@@ -170,8 +213,15 @@ static __always_inline int decide_syn(struct __sk_buff* skb, const struct tg_gat
     return TC_ACT_OK;
   }
 
-  /* A retransmitted SYN belongs to the request socket already created. */
+  /* A retransmitted SYN belongs to the request socket already created (even
+   * if the address became bypass-only meanwhile). */
   sk = tg_lookup_flow_socket(skb, pkt, 0);
+  if (!sk && tg_learned_bypass_only(pkt)) {
+    tg_record_flow(skb, pkt, TG_FLOW_BYPASS_VERIFY, TG_REASON_LEARNED_BYPASS);
+    tg_count(TG_CNT_LEARNED_FLOWS);
+    tg_count(TG_CNT_BYPASS_PACKETS);
+    return TC_ACT_OK;
+  }
   if (!sk) sk = tg_lookup_listener(skb, cfg, pkt);
   if (sk) {
     if (tg_assign(skb, cfg, sk) == 0) {
@@ -192,6 +242,38 @@ static __always_inline int decide_syn(struct __sk_buff* skb, const struct tg_gat
   }
   tg_record_flow(skb, pkt, TG_FLOW_FAIL_OPEN, reason);
   return TC_ACT_OK;
+}
+
+/* The first payload of a BYPASS_VERIFY flow decides it (hello_verdict.h). */
+static __always_inline int verify_first_payload(struct __sk_buff* skb,
+                                                const struct tg_gateway_config* cfg,
+                                                const struct tg_packet* pkt,
+                                                struct tg_flow_value* flow) {
+  __u32 zero = 0;
+  struct tg_hello_info* info = bpf_map_lookup_elem(&hello_results, &zero);
+  __u32 verdict;
+
+  if (!info) return TC_ACT_SHOT;
+  verdict = tg_classify_first_payload(skb, pkt, info);
+  if (verdict == TG_VERDICT_PASS) {
+    flow->state = TG_FLOW_BYPASS;
+    tg_count(TG_CNT_SNI_VERIFIED);
+    tg_count(TG_CNT_BYPASS_PACKETS);
+    return TC_ACT_OK;
+  }
+  if (verdict == TG_VERDICT_USERSPACE) {
+    flow->state = TG_FLOW_NFQUEUE;
+    flow->reason = TG_REASON_NFQUEUE;
+    skb->mark = cfg->nfq_mark;
+    tg_count(TG_CNT_NFQUEUE_FLOWS);
+    tg_count(TG_CNT_NFQUEUE_PACKETS);
+    return TC_ACT_OK;
+  }
+  flow->state = TG_FLOW_RESET;
+  flow->reason = TG_REASON_SNI_MISMATCH;
+  tg_demote_learned(cfg, pkt);
+  tg_count(TG_CNT_SNI_RESETS);
+  return tg_reset_both_ways(skb, pkt);
 }
 
 /* Any packet but a SYN: follow the decision taken on the SYN. */
@@ -222,14 +304,43 @@ static __always_inline int follow_flow(struct __sk_buff* skb, const struct tg_ga
       if (sk) tg_assign(skb, cfg, sk);
       return TC_ACT_OK;
     case TG_FLOW_RESET:
-      return TC_ACT_SHOT;
-    case TG_FLOW_BYPASS:
+      /* A RST passes (our own, re-entering on its way to the server); the
+       * rest is answered as a closed port would, so the client stops. */
+      if (pkt->tcp_flags & TG_TCP_RST) return TC_ACT_OK;
+      tg_count(TG_CNT_RESET_REPLIES);
+      return tg_reply_rst(skb, pkt);
     case TG_FLOW_BYPASS_VERIFY:
+      if (pkt->payload_len > 0 && !(pkt->tcp_flags & TG_TCP_RST))
+        return verify_first_payload(skb, cfg, pkt, flow);
+      tg_count(TG_CNT_BYPASS_PACKETS);
+      return TC_ACT_OK;
+    case TG_FLOW_NFQUEUE:
+      /* Everything carrying sequence space waits in the queue behind the
+       * first segment; pure ACKs need no verdict. */
+      if (!(pkt->tcp_flags & TG_TCP_RST) &&
+          (pkt->payload_len > 0 || (pkt->tcp_flags & TG_TCP_FIN))) {
+        skb->mark = cfg->nfq_mark;
+        tg_count(TG_CNT_NFQUEUE_PACKETS);
+      }
+      return TC_ACT_OK;
+    case TG_FLOW_BYPASS:
       tg_count(TG_CNT_BYPASS_PACKETS);
       return TC_ACT_OK;
     default:
       return TC_ACT_OK;
   }
+}
+
+/* QUIC: refused for clients subject to inspection, so that browsers fall
+ * back to TCP + TLS at once. Bypassed clients and destinations keep it. */
+static __always_inline int decide_udp(struct __sk_buff* skb, const struct tg_gateway_config* cfg,
+                                      const struct tg_packet* pkt) {
+  if (!cfg->quic_block) return TC_ACT_OK;
+  if (tg_in_lpm(&client_bypass_v4, &client_bypass_v6, pkt->key.family, pkt->key.saddr) ||
+      tg_in_lpm(&dst_bypass_v4, &dst_bypass_v6, pkt->key.family, pkt->key.daddr))
+    return TC_ACT_OK;
+  tg_count(TG_CNT_QUIC_REFUSED);
+  return tg_reply_port_unreachable(skb, pkt);
 }
 
 SEC("tc")
@@ -242,6 +353,7 @@ int steer(struct __sk_buff* skb) {
   if (!cfg || !cfg->enabled) return TC_ACT_OK;
   kind = tg_parse_packet(skb, &pkt);
   if (kind == TG_PKT_OTHER || !tg_is_intercept_port(cfg, pkt.key.dport)) return TC_ACT_OK;
+  if (kind == TG_PKT_UDP) return decide_udp(skb, cfg, &pkt);
   tg_count(TG_CNT_PACKETS);
   if (kind == TG_PKT_TCP_FIRST_FRAGMENT) {
     /* Forwarding it would let a client evade inspection by fragmenting. */
@@ -252,44 +364,23 @@ int steer(struct __sk_buff* skb) {
   return follow_flow(skb, cfg, &pkt);
 }
 
-/* Parses the ClientHello at the start of this packet's TCP payload (first
- * TLS record only) and stores the result in hello_results for this CPU. */
+/* Classifies the first payload of this packet as if it belonged to a
+ * BYPASS_VERIFY flow, and stores the parse result (hello_results) and the
+ * verdict (hello_verdicts) for this CPU. */
 SEC("tc")
 int hello_probe(struct __sk_buff* skb) {
   __u32 zero = 0;
-  struct tg_hello_buf* buf = bpf_map_lookup_elem(&hello_scratch, &zero);
   struct tg_hello_info* info = bpf_map_lookup_elem(&hello_results, &zero);
+  __u32* verdict = bpf_map_lookup_elem(&hello_verdicts, &zero);
   struct tg_packet pkt;
-  __u8 record[TG_RECORD_HEADER_LEN];
-  __u32 fragment_len;
-  __u64 n;
-  int status;
 
-  if (!buf || !info) return TC_ACT_OK;
-  __builtin_memset(info, 0, sizeof(*info));
+  if (!info || !verdict) return TC_ACT_OK;
   if (tg_parse_packet(skb, &pkt) != TG_PKT_TCP) {
+    __builtin_memset(info, 0, sizeof(*info));
     info->status = TG_HELLO_NOT_CLIENT_HELLO;
+    *verdict = TG_VERDICT_RESET;
     return TC_ACT_OK;
   }
-  if (pkt.payload_len < TG_RECORD_HEADER_LEN ||
-      bpf_skb_load_bytes(skb, pkt.payload_off, record, sizeof(record))) {
-    info->status = TG_HELLO_NEED_MORE;
-    return TC_ACT_OK;
-  }
-  status = tg_parse_record_header(record, sizeof(record), &fragment_len);
-  if (status != TG_HELLO_OK || fragment_len == 0) {
-    info->status = status != TG_HELLO_OK ? (__u32)status : TG_HELLO_MALFORMED;
-    return TC_ACT_OK;
-  }
-  /* 64-bit, so that clang checks the very register it passes to the helper
-   * (a 32-bit value would be checked on a zero-extended copy). */
-  n = pkt.payload_len - TG_RECORD_HEADER_LEN;
-  if (n > fragment_len) n = fragment_len;
-  if (n > TG_HELLO_MAX) n = TG_HELLO_MAX;
-  if (n == 0 || bpf_skb_load_bytes(skb, pkt.payload_off + TG_RECORD_HEADER_LEN, buf->data, n)) {
-    info->status = TG_HELLO_NEED_MORE;
-    return TC_ACT_OK;
-  }
-  tg_parse_client_hello(buf->data, (__u32)n, info);
+  *verdict = tg_classify_first_payload(skb, &pkt, info);
   return TC_ACT_OK;
 }

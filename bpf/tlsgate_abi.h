@@ -10,6 +10,9 @@
 #define TG_MAX_INTERCEPT_PORTS 8
 #define TG_FLOW_TABLE_SIZE 262144
 #define TG_LPM_MAX_ENTRIES 16384
+#define TG_LEARNED_SIZE 65536
+#define TG_SNI_POLICY_SIZE 16384
+#define TG_SNI_KEY_LEN 256 /* TG_SNI_MAX + NUL, rounded: the parser's sni[] size */
 
 /* What the kernel decided for a flow (value of the flow table). */
 enum tg_flow_state {
@@ -19,6 +22,8 @@ enum tg_flow_state {
   TG_FLOW_BYPASS_VERIFY = 3, /* forwarded; SNI checked on first payload */
   TG_FLOW_FAIL_OPEN = 4,     /* would be steered, but no listener: forwarded */
   TG_FLOW_RESET = 5,         /* refused (fail_mode closed, SNI mismatch) */
+  TG_FLOW_NFQUEUE = 6,       /* BYPASS_VERIFY whose ClientHello the BPF parser could not
+                                finish: packets go to userspace (NFQUEUE) until it decides */
 };
 
 /* Why the kernel decided it (for counters and flow listings). */
@@ -30,6 +35,8 @@ enum tg_flow_reason {
   TG_REASON_STEERED = 4,
   TG_REASON_NO_LISTENER = 5,
   TG_REASON_ASSIGN_FAILED = 6, /* a listener existed but bpf_sk_assign refused it */
+  TG_REASON_SNI_MISMATCH = 7,  /* BYPASS_VERIFY whose SNI is not a bypassed name */
+  TG_REASON_NFQUEUE = 8,       /* BYPASS_VERIFY handed to userspace (NFQUEUE) */
 };
 
 /* 5-tuple; addresses in network byte order, IPv4 in addr[0] with the rest 0. */
@@ -68,6 +75,47 @@ struct tg_lpm_value {
   __u32 rule_index;
 };
 
+/* `learned` (LRU hash): what the terminator learned about a server address
+ * and port from the SNIs it classified there (DESIGN.md §2). BYPASS_ONLY:
+ * only bypassed names were seen, each proven to be served there by a probe;
+ * the kernel then forwards new flows itself and checks their SNI. MIXED: an
+ * inspected or blocked flow (or an SNI mismatch) was seen; flows are steered. */
+enum tg_learned_verdict {
+  TG_LEARNED_MIXED = 1,
+  TG_LEARNED_BYPASS_ONLY = 2,
+};
+
+struct tg_learned_key {
+  __u32 addr[4]; /* network byte order, IPv4 in addr[0] with the rest 0 */
+  __u16 port;    /* network byte order */
+  __u8 family;   /* AF_INET (2) or AF_INET6 (10) */
+  __u8 pad;
+};
+
+struct tg_learned_value {
+  __u64 expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
+  __u32 verdict;    /* enum tg_learned_verdict */
+  __u32 pad;
+};
+
+/* `sni_policy` (hash): the names a ClientHello may carry for the kernel to
+ * keep forwarding a BYPASS_VERIFY flow, compiled from the bypass rules.
+ * Key: a lower-cased name, NUL padded. An exact pattern "a.example" is the
+ * key "a.example" with TG_SNI_EXACT; a wildcard "*.example" is the key
+ * "example" with TG_SNI_WILDCARD, matched by every label suffix of the SNI
+ * (never by the SNI itself: "*.example" does not match "example"). */
+#define TG_SNI_EXACT 1u
+#define TG_SNI_WILDCARD 2u
+
+struct tg_sni_key {
+  char name[TG_SNI_KEY_LEN];
+};
+
+struct tg_sni_value {
+  __u32 flags;      /* TG_SNI_EXACT | TG_SNI_WILDCARD */
+  __u32 rule_index; /* first rule that put the key there (index in config) */
+};
+
 /* Single-entry array map `gateway_config`, written by userspace at start and
  * on every reload. The program steers nothing until `enabled` is set. */
 struct tg_gateway_config {
@@ -77,6 +125,9 @@ struct tg_gateway_config {
   __u16 listen_port; /* terminator listener port, host byte order */
   __u16 n_intercept_ports;
   __u16 intercept_ports[TG_MAX_INTERCEPT_PORTS]; /* host byte order */
+  __u32 nfq_mark;      /* skb->mark of packets handed to userspace (NFQUEUE rule) */
+  __u32 quic_block;    /* 1: refuse UDP to intercept ports (ICMP port unreachable) */
+  __u32 learned_ttl_s; /* lifetime of a `learned` entry the kernel demotes */
 };
 
 /* Per-CPU array map `counters`, indexed by enum tg_counter. */
@@ -92,7 +143,28 @@ enum tg_counter {
   TG_CNT_FAIL_CLOSED_RESETS, /* RSTs sent because fail_closed (no listener, assign failed) */
   TG_CNT_ASSIGN_ERRORS,      /* bpf_sk_assign failures */
   TG_CNT_FRAGMENTS_DROPPED,  /* first fragments of fragmented TCP to an intercept port */
+  TG_CNT_LEARNED_FLOWS,      /* SYNs to a bypass-only `learned` address: BYPASS_VERIFY */
+  TG_CNT_SNI_VERIFIED,       /* BYPASS_VERIFY flows whose SNI the kernel matched: BYPASS */
+  TG_CNT_SNI_RESETS,         /* BYPASS_VERIFY flows reset by the kernel (SNI mismatch) */
+  TG_CNT_NFQUEUE_FLOWS,      /* BYPASS_VERIFY flows handed to userspace through NFQUEUE */
+  TG_CNT_NFQUEUE_PACKETS,    /* packets marked for NFQUEUE */
+  TG_CNT_RESET_REPLIES,      /* RSTs answering later packets of a reset flow */
+  TG_CNT_QUIC_REFUSED,       /* UDP datagrams to an intercept port refused (ICMP) */
   TG_CNT_MAX,
+};
+
+/* What a BYPASS_VERIFY flow's first payload decides (hello_verdict.h). */
+enum tg_hello_verdict {
+  TG_VERDICT_PASS = 1,      /* the SNI is a bypassed name: forward the flow */
+  TG_VERDICT_RESET = 2,     /* not a bypassed name (or no SNI, or not a ClientHello) */
+  TG_VERDICT_USERSPACE = 3, /* the SNI is not in these bytes: NFQUEUE decides */
+};
+
+/* sk_skb splice (splice.bpf.c): the `splice_peers` value of a socket in the
+ * `splice_socks` sockhash, keyed by its socket cookie. */
+struct tg_splice_peer {
+  __u64 peer_cookie; /* where this socket's received bytes are redirected */
+  __u64 bytes;       /* bytes redirected so far */
 };
 
 #endif /* TLSGATE_ABI_H */

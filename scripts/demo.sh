@@ -126,10 +126,16 @@ outcome "$r" "the server's own certificate, untouched"
 outcome "$r" "request reached the server"
 
 section "Expired upstream certificate: expired.lab.test ($SITE_EXPIRED_LAB_TEST_V4)"
-fetch expired.lab.test "$SITE_EXPIRED_LAB_TEST_V4" "$LAB_CLIENT_BUNDLE"
-printf '  curl: %s\n' "${fetch_output#curl: }"
-[[ $fetch_status == 35 ]] && r=ok || r=fail
-outcome "$r" "TLS handshake refused by the gateway (curl exit $fetch_status, want 35)"
+# The gateway completes the client's handshake only to show its block page.
+page=$(in_client curl -sS --max-time 10 --cacert "$LAB_GATEWAY_ROOT_CA" \
+  --resolve "expired.lab.test:443:$SITE_EXPIRED_LAB_TEST_V4" -w '\n%{http_code}' \
+  https://expired.lab.test/ 2>&1) || true
+status=${page##*$'\n'}
+title=$(grep -o '<title>[^<]*</title>' <<<"$page" | sed 's/<[^>]*>//g')
+reason=$(grep -o 'Reason code: [a-z_]*' <<<"$page")
+printf '  curl: HTTP %s, page "%s", %s\n' "$status" "$title" "$reason"
+[[ $status == 403 && $reason == "Reason code: expired" ]] && r=ok || r=fail
+outcome "$r" "block page from the gateway naming the host and the reason"
 [[ ! -s $SITE_EXPIRED_LAB_TEST_ACCESS_LOG ]] && r=ok || r=fail
 outcome "$r" "no request reached the server"
 

@@ -15,6 +15,9 @@ packages=(
   nginx-light curl openssl gnutls-bin python3
   # format check
   clang-format
+  # service and packaging checks (tests/ops): systemd-analyze, sysusers,
+  # tmpfiles; man; CPack's dpkg-shlibdeps; `vagrant validate`
+  systemd man-db dpkg-dev vagrant
 )
 
 missing=()

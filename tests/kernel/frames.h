@@ -1,5 +1,5 @@
-// Ethernet frames carrying TCP over IPv4 or IPv6, built and parsed for the
-// BPF_PROG_TEST_RUN tests, with real checksums.
+// Ethernet frames carrying TCP or UDP over IPv4 or IPv6, built and parsed for
+// the BPF_PROG_TEST_RUN tests, with real checksums; ICMP errors parsed.
 #pragma once
 
 #include <cstdint>
@@ -48,5 +48,30 @@ struct TcpFrameView {
 
 // nullopt unless `frame` is exactly Ethernet + IP + TCP (+ payload).
 std::optional<TcpFrameView> parse_tcp_frame(std::span<const uint8_t> frame);
+
+struct UdpFrameSpec {
+  std::string src{};
+  std::string dst{};
+  uint16_t sport = 50000;
+  uint16_t dport = 443;
+  Bytes payload{};
+};
+
+Bytes build_udp_frame(const UdpFrameSpec& spec);
+
+// An ICMP / ICMPv6 error and the datagram it quotes.
+struct IcmpErrorView {
+  std::array<uint8_t, 6> dst_mac{}, src_mac{};
+  IpAddress src, dst;  // of the error itself
+  uint8_t type = 0, code = 0;
+  bool ip_checksum_ok = false;  // IPv4 only
+  bool icmp_checksum_ok = false;
+  IpAddress quoted_src, quoted_dst;
+  uint16_t quoted_sport = 0, quoted_dport = 0;
+  uint8_t quoted_protocol = 0;
+};
+
+// nullopt unless `frame` is Ethernet + IP + ICMP(v6) error quoting IP + 8 bytes.
+std::optional<IcmpErrorView> parse_icmp_error(std::span<const uint8_t> frame);
 
 }  // namespace tlsgate::test

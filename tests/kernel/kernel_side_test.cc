@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "frames.h"
@@ -24,10 +25,10 @@ namespace {
 using kernel::KernelSide;
 using kernel::KernelSideOptions;
 
-const char* const kPinned[] = {"flows",         "client_bypass_v4", "client_bypass_v6",
-                               "dst_bypass_v4", "dst_bypass_v6",    "gateway_config",
-                               "counters",      "hello_scratch",    "hello_results",
-                               "steer",         "hello_probe"};
+const char* const kPinned[] = {
+    "flows",       "client_bypass_v4", "client_bypass_v6", "dst_bypass_v4", "dst_bypass_v6",
+    "learned",     "sni_policy",       "gateway_config",   "counters",      "hello_scratch",
+    "sni_scratch", "hello_verdicts",   "hello_results",    "steer",         "hello_probe"};
 
 size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -68,6 +69,11 @@ class KernelSideTest : public NetnsTest {
     EXPECT_EQ(occurrences(run("ip -6 rule show"), "fwmark 0x746c lookup 29804"), 1u);
     EXPECT_EQ(occurrences(run("ip -4 route show table 29804"), "local default dev lo"), 1u);
     EXPECT_EQ(occurrences(run("ip -6 route show table 29804"), "local default dev lo"), 1u);
+    for (const char* tool : {"iptables-nft", "ip6tables-nft"}) {
+      std::string rules = run(std::string(tool) + " -t filter -S FORWARD");
+      EXPECT_EQ(occurrences(rules, "--mark 0x746d -j NFQUEUE --queue-num 29804 --queue-bypass"), 1u)
+          << rules;
+    }
   }
 
   void expect_removed() const {
@@ -78,6 +84,9 @@ class KernelSideTest : public NetnsTest {
     EXPECT_EQ(run("ip -6 rule show").find("0x746c"), std::string::npos);
     EXPECT_EQ(run("ip -4 route show table all").find("table 29804"), std::string::npos);
     EXPECT_EQ(run("ip -6 route show table all").find("table 29804"), std::string::npos);
+    for (const char* tool : {"iptables-nft", "ip6tables-nft"}) {
+      EXPECT_EQ(run(std::string(tool) + " -t filter -S").find("NFQUEUE"), std::string::npos);
+    }
   }
 
   KernelSideOptions options_;
@@ -99,6 +108,10 @@ TEST_F(KernelSideTest, InstallPinsAttachesAndRoutes) {
   ASSERT_EQ(config.n_intercept_ports, 2);
   EXPECT_EQ(config.intercept_ports[0], 443);
   EXPECT_EQ(config.intercept_ports[1], 8443);
+  EXPECT_EQ(config.nfq_mark, options_.nfqueue_mark);
+  EXPECT_EQ(config.quic_block, 1u);
+  EXPECT_EQ(config.learned_ttl_s, 600u);
+  EXPECT_NE(side->splicer(), nullptr) << side->splice_error();
 }
 
 std::set<std::pair<std::string, __u32>> trie_contents(int fd, size_t addr_len) {
@@ -149,6 +162,51 @@ TEST_F(KernelSideTest, ApplyRulesMakesTheTriesEqualToTheRules) {
   EXPECT_TRUE(trie_contents(pinned("client_bypass_v6").get(), 16).empty());
   EXPECT_TRUE(trie_contents(pinned("dst_bypass_v4").get(), 4).empty());
   EXPECT_TRUE(trie_contents(pinned("dst_bypass_v6").get(), 16).empty());
+}
+
+std::map<std::string, __u32> sni_policy_contents(int fd) {
+  std::map<std::string, __u32> out;
+  tg_sni_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    tg_sni_value value{};
+    EXPECT_EQ(bpf_map_lookup_elem(fd, &next, &value), 0);
+    out[std::string(next.name, strnlen(next.name, sizeof next.name))] = value.flags;
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+TEST_F(KernelSideTest, ApplyRulesSyncsTheNamesAndForgetsLearnedAddresses) {
+  auto side = KernelSide::install(options_);
+  policy::KernelRules rules;
+  rules.sni_bypass = {
+      {"bank.example", false, 0}, {"bank.example", true, 0}, {"pay.example", true, 1}};
+  side->apply_rules(rules);
+  using Names = std::map<std::string, __u32>;
+  EXPECT_EQ(
+      sni_policy_contents(pinned("sni_policy").get()),
+      (Names{{"bank.example", TG_SNI_EXACT | TG_SNI_WILDCARD}, {"pay.example", TG_SNI_WILDCARD}}));
+
+  const Endpoint bank{*IpAddress::parse("192.0.2.10"), 443};
+  const Endpoint shop{*IpAddress::parse("2001:db8::20"), 443};
+  side->learn_bypass_only(bank);
+  side->learn_mixed(shop);
+  EXPECT_EQ(side->learned_verdict(bank), TG_LEARNED_BYPASS_ONLY);
+  EXPECT_EQ(side->learned_verdict(shop), TG_LEARNED_MIXED);
+  side->learn_bypass_only(shop);  // MIXED holds for its lifetime
+  EXPECT_EQ(side->learned_verdict(shop), TG_LEARNED_MIXED);
+  side->learn_mixed(bank);
+  EXPECT_EQ(side->learned_verdict(bank), TG_LEARNED_MIXED);
+  EXPECT_EQ(side->learned_verdict({bank.address, 8443}), 0u);
+
+  rules.sni_bypass = {{"shop.example", false, 0}};
+  side->apply_rules(rules);
+  EXPECT_EQ(sni_policy_contents(pinned("sni_policy").get()),
+            (Names{{"shop.example", TG_SNI_EXACT}}));
+  EXPECT_EQ(side->learned_verdict(bank), 0u);
+  EXPECT_EQ(side->learned_verdict(shop), 0u);
 }
 
 TEST_F(KernelSideTest, CountersSumWhatTheProgramCounted) {

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <gtest/gtest.h>
 
@@ -30,6 +31,9 @@ tg_gateway_config default_gateway_config() {
   config.n_intercept_ports = 2;
   config.intercept_ports[0] = 443;
   config.intercept_ports[1] = 8443;
+  config.nfq_mark = kTestNfqMark;
+  config.quic_block = 1;
+  config.learned_ttl_s = 600;
   return config;
 }
 
@@ -169,6 +173,80 @@ tg_hello_info LoadedSteer::hello_result() const {
   tg_hello_info info{};
   std::memcpy(&info, per_cpu.data() + static_cast<size_t>(cpu_) * stride, sizeof(info));
   return info;
+}
+
+uint32_t LoadedSteer::hello_verdict() const {
+  std::vector<__u32> per_cpu(static_cast<size_t>(libbpf_num_possible_cpus()) * 2);
+  __u32 zero = 0;
+  // Per-CPU values are laid out at 8-byte strides.
+  if (bpf_map__lookup_elem(skel_->maps.hello_verdicts, &zero, sizeof(zero), per_cpu.data(),
+                           per_cpu.size() * sizeof(__u32), 0) != 0) {
+    throw std::runtime_error("read hello_verdicts");
+  }
+  return per_cpu[static_cast<size_t>(cpu_) * 2];
+}
+
+void LoadedSteer::add_sni(const std::string& name, uint32_t flags) {
+  tg_sni_key key{};
+  std::memcpy(key.name, name.data(), name.size());
+  tg_sni_value value{flags, 3};
+  if (bpf_map__update_elem(skel_->maps.sni_policy, &key, sizeof(key), &value, sizeof(value),
+                           BPF_ANY) != 0) {
+    throw std::runtime_error("add sni_policy " + name);
+  }
+}
+
+namespace {
+
+tg_learned_key learned_key_of(const std::string& server, uint16_t port) {
+  IpAddress a = IpAddress::parse(server).value();
+  tg_learned_key key{};
+  std::memcpy(key.addr, a.bytes().data(), a.size());
+  key.port = htons(port);
+  key.family = static_cast<__u8>(a.family());
+  return key;
+}
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+void LoadedSteer::put_learned(const std::string& server, uint16_t port, tg_learned_verdict verdict,
+                              int64_t ttl_ns) {
+  tg_learned_key key = learned_key_of(server, port);
+  tg_learned_value value{};
+  value.verdict = verdict;
+  value.expires_ns = static_cast<uint64_t>(static_cast<int64_t>(now_ns()) + ttl_ns);
+  if (bpf_map__update_elem(skel_->maps.learned, &key, sizeof(key), &value, sizeof(value),
+                           BPF_ANY) != 0) {
+    throw std::runtime_error("put learned " + server);
+  }
+}
+
+std::optional<tg_learned_value> LoadedSteer::learned(const std::string& server,
+                                                     uint16_t port) const {
+  tg_learned_key key = learned_key_of(server, port);
+  tg_learned_value value{};
+  if (bpf_map__lookup_elem(skel_->maps.learned, &key, sizeof(key), &value, sizeof(value), 0) != 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+int LoadedSteer::steer_fd() const {
+  return bpf_program__fd(skel_->progs.steer);
+}
+
+int LoadedSteer::sni_policy_fd() const {
+  return bpf_map__fd(skel_->maps.sni_policy);
+}
+
+int LoadedSteer::hello_probe_fd() const {
+  return bpf_program__fd(skel_->progs.hello_probe);
 }
 
 }  // namespace tlsgate::test

@@ -20,8 +20,9 @@ namespace tlsgate::test {
 
 inline constexpr uint32_t kTestMark = 0x746c;
 inline constexpr uint16_t kTestListenPort = 15443;
+inline constexpr uint32_t kTestNfqMark = 0x746d;
 
-tg_gateway_config default_gateway_config();  // enabled, fail open, ports 443 and 8443
+tg_gateway_config default_gateway_config();  // enabled, fail open, ports 443 and 8443, QUIC blocked
 
 tg_flow_key flow_key(const std::string& src, uint16_t sport, const std::string& dst,
                      uint16_t dport);
@@ -48,8 +49,20 @@ class LoadedSteer {
   uint64_t counter(tg_counter which) const;  // summed over CPUs
   void add_client_bypass(const std::string& cidr);
   void add_dst_bypass(const std::string& cidr);
-  // hello_results of the CPU the test thread is pinned to.
+  // hello_results / hello_verdicts of the CPU the test thread is pinned to.
   tg_hello_info hello_result() const;
+  uint32_t hello_verdict() const;
+
+  // sni_policy: `name` with TG_SNI_EXACT / TG_SNI_WILDCARD flags.
+  void add_sni(const std::string& name, uint32_t flags);
+  // learned: `server` ("addr", port) with a verdict that expires `ttl_ns`
+  // from now (negative: already expired).
+  void put_learned(const std::string& server, uint16_t port, tg_learned_verdict verdict,
+                   int64_t ttl_ns = 60'000'000'000);
+  std::optional<tg_learned_value> learned(const std::string& server, uint16_t port) const;
+  int steer_fd() const;
+  int sni_policy_fd() const;
+  int hello_probe_fd() const;
 
  private:
   ProgramRun run(int prog_fd, std::span<const uint8_t> frame);

@@ -296,16 +296,32 @@ TEST_F(SteerProgram, BypassedFlowIsFollowedAndForgottenOnReset) {
   EXPECT_FALSE(prog.flow(key));
 }
 
-TEST_F(SteerProgram, ResetFlowDropsLaterPackets) {
+TEST_F(SteerProgram, ResetFlowAnswersLaterPacketsWithRst) {
   LoadedSteer prog;
   tg_gateway_config config = default_gateway_config();
   config.fail_closed = 1;
   prog.configure(config);
   TcpFrameSpec syn{.src = "192.168.7.20", .dst = "203.0.113.10", .flags = kSyn};
   ASSERT_EQ(prog.run_steer(build_tcp_frame(syn)).retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  // As a closed port answers a segment with ACK: <SEQ=SEG.ACK><CTL=RST>.
   TcpFrameSpec ack = syn;
-  ack.flags = kAck;
-  EXPECT_EQ(prog.run_steer(build_tcp_frame(ack)).retval, static_cast<uint32_t>(TC_ACT_SHOT));
+  ack.flags = kAck | kPsh;
+  ack.ack = 0x12345678;
+  ack.payload = Bytes(40, 'x');
+  ProgramRun out = prog.run_steer(build_tcp_frame(ack));
+  EXPECT_EQ(out.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  auto rst = parse_tcp_frame(out.data_out);
+  ASSERT_TRUE(rst);
+  EXPECT_EQ(rst->flags, kRst);
+  EXPECT_EQ(rst->seq, 0x12345678u);
+  EXPECT_EQ(rst->src.to_string(), "203.0.113.10");
+  EXPECT_TRUE(rst->tcp_checksum_ok);
+  EXPECT_EQ(prog.counter(TG_CNT_RESET_REPLIES), 1u);
+  // The client's own RST passes (and ends the entry).
+  TcpFrameSpec client_rst = syn;
+  client_rst.flags = kRst;
+  EXPECT_EQ(prog.run_steer(build_tcp_frame(client_rst)).retval, static_cast<uint32_t>(TC_ACT_OK));
+  EXPECT_FALSE(prog.flow(flow_key(syn.src, syn.sport, syn.dst, syn.dport)));
 }
 
 TEST_F(SteerProgram, SteeredFlowWithoutItsSocketPasses) {

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """One lab instance (namespaces, PKI, nginx, optionally tlsgated) and its CLI.
 
-    lab.py up <id> <dir> [--gateway] [--hold]   bring a lab up (dir: absent or empty)
+    lab.py up <id> <dir> [--gateway] [--battery] [--hold]
+                                                bring a lab up (dir: absent or empty;
+                                                --battery: every battery site too)
     lab.py down <id> <dir>                      tear it down (kills recorded pids,
                                                 deletes namespaces, pin dir and <dir>)
     lab.py exec <id> <client|router|server> -- CMD...
@@ -26,10 +28,16 @@ from lab_gateway import LAB_RULES, Gateway, gateway_binaries
 from lab_netns import Topology, end_pids, pid_alive, process_start_time
 from lab_nginx import Nginx
 from lab_pki import LabPki
+from lab_upstreams import SpecialUpstreams
 
 
 class LabInterrupted(BaseException):
     """SIGTERM/SIGHUP turned into an exception, so teardown code runs."""
+
+
+# Set by run_lab_test.py once the run was interrupted (deadline, signal):
+# tests that share a lab check it to end quickly instead of probing on.
+INTERRUPTED = False
 
 
 def teardown_on_signals() -> None:
@@ -40,9 +48,12 @@ def teardown_on_signals() -> None:
 
 
 class Lab:
-    def __init__(self, lab_id: str, directory: pathlib.Path | None = None):
+    def __init__(self, lab_id: str, directory: pathlib.Path | None = None, sites=None):
+        """`sites`: the rows of lab_sites.SITES to bring up (default: the core
+        rows); the rows they depend on (the CRL server) are added."""
         self.topology = Topology(lab_id)
         self.lab_id = lab_id
+        self.sites = plan.with_dependencies(plan.core_sites() if sites is None else sites)
         if directory is None:
             self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"tlsgate-lab-{lab_id}-"))
         else:
@@ -52,7 +63,8 @@ class Lab:
             self.dir.mkdir(parents=True, exist_ok=True)
         self.pki = LabPki(self.dir / "pki", lab_id)
         self.nginx = Nginx(self.topology, self.dir / "nginx", self.pki)
-        self.gateway = Gateway(self.topology, self.dir / "gateway", self.pki.root_cert)
+        self.upstreams = SpecialUpstreams(self.topology, self.dir / "upstreams", self.pki)
+        self.gateway = Gateway(self.topology, self.dir / "gateway", self.pki.trust_bundle)
         self.state_file = self.dir / "lab.json"
 
     # --- life cycle ----------------------------------------------------------------
@@ -64,25 +76,44 @@ class Lab:
             raise RuntimeError(f"lab id {self.lab_id} in use: {taken} exist "
                                f"(tear down with: lab.py down {self.lab_id} <dir>)")
         try:
-            self.topology.create()
-            self.pki.generate()
+            self.topology.create(self.sites)
+            self.pki.generate(self.sites)
             self.nginx.dir.mkdir(parents=True, exist_ok=True)
-            self.nginx.start()
+            self.nginx.start(self.sites)
+            self._save_state()
+            self.upstreams.start(self.sites)
             self._save_state()
         except BaseException:
             self.down(raise_on_problems=False)
             raise
         return self
 
-    def start_gateway(self, rules=LAB_RULES) -> Gateway:
-        """Starts tlsgated in the router namespace and exports its root CA."""
+    def start_gateway(self, rules=LAB_RULES, settings=None) -> Gateway:
+        """Starts tlsgated in the router namespace and exports its root CA.
+        `settings`: extra config keys per section (Gateway.settings)."""
         tlsgated, tlsgatectl = gateway_binaries()
         self.gateway.rules = rules
+        self.gateway.settings = settings or {}
         try:
             self.gateway.start(tlsgated, tlsgatectl)
         finally:
             self._save_state()  # the pid is recorded even when start failed
         return self.gateway
+
+    def restart_gateway(self, settings=None, rules=None) -> int | None:
+        """SIGTERM tlsgated (returns its exit status, None: killed), then start it
+        again with the same state dir, optionally with other settings/rules."""
+        status = self.gateway.terminate()
+        if settings is not None:
+            self.gateway.settings = settings
+        if rules is not None:
+            self.gateway.rules = rules
+        tlsgated, tlsgatectl = gateway_binaries()
+        try:
+            self.gateway.start(tlsgated, tlsgatectl)
+        finally:
+            self._save_state()
+        return status
 
     def __enter__(self) -> "Lab":
         return self.up()
@@ -93,6 +124,7 @@ class Lab:
     def down(self, raise_on_problems: bool = True) -> list[str]:
         problems = []
         problems += self.gateway.stop_for_teardown()
+        problems += self.upstreams.stop()
         if self.nginx.process is not None:
             problems += [f"nginx pid {p} survived SIGKILL" for p in end_pids([self.nginx.pid])]
             self.nginx.process.wait(timeout=5)
@@ -100,7 +132,8 @@ class Lab:
         problems += self.gateway.remove_pin_dir()
         problems += remove_dir(self.dir)
         problems += leftovers(self.topology, self.gateway.pin_dir, self.dir,
-                              [self.nginx.pid, self.gateway.pid])
+                              [self.nginx.pid, self.gateway.pid,
+                               *self.upstreams.pids.values()])
         if problems:
             message = f"lab {self.lab_id} teardown: " + "; ".join(problems)
             if raise_on_problems:
@@ -111,9 +144,9 @@ class Lab:
     # --- things tests and the CLI need ----------------------------------------------
 
     def client_bundle(self) -> pathlib.Path:
-        """Lab root + gateway root: a client that trusts both."""
+        """Lab roots + gateway root: a client that trusts both."""
         bundle = self.dir / "client-bundle.pem"
-        text = self.pki.root_cert.read_text()
+        text = self.pki.trust_bundle.read_text()
         if self.gateway.root_ca.exists():
             text += self.gateway.root_ca.read_text()
         bundle.write_text(text)
@@ -121,11 +154,13 @@ class Lab:
 
     def diagnostics(self) -> str:
         return (self.gateway.diagnostics() + "\n--- nginx error.log (tail)\n"
-                + self.nginx.startup_output()[-1500:])
+                + self.nginx.startup_output()[-1500:]
+                + ("\n" + self.upstreams.output_tail() if self.upstreams.processes else ""))
 
     def _save_state(self) -> None:
         processes = {}
-        for name, pid in (("nginx", self.nginx.pid), ("tlsgated", self.gateway.pid)):
+        for name, pid in (("nginx", self.nginx.pid), ("tlsgated", self.gateway.pid),
+                          *self.upstreams.pids.items()):
             if pid is not None:
                 processes[name] = {"pid": pid, "start": process_start_time(pid)}
         self.state_file.write_text(json.dumps(
@@ -137,14 +172,14 @@ class Lab:
         env = {
             "LAB_ID": self.lab_id, "LAB_DIR": str(self.dir),
             "LAB_CLIENT_NS": n["client"], "LAB_ROUTER_NS": n["router"],
-            "LAB_SERVER_NS": n["server"], "LAB_ROOT_CA": str(self.pki.root_cert),
+            "LAB_SERVER_NS": n["server"], "LAB_ROOT_CA": str(self.pki.trust_bundle),
             "LAB_INTERMEDIATE_CN": "Lab Test Intermediate CA",
             "LAB_GATEWAY_ROOT_CA": str(self.gateway.root_ca),
             "LAB_EVENT_LOG": str(self.gateway.event_log),
             "LAB_CLIENT_BUNDLE": str(self.client_bundle()),
         }
-        for s in plan.SITES:
-            key = s.slug.upper()
+        for s in self.sites:
+            key = s.slug.upper().replace("-", "_")
             env[f"SITE_{key}_V4"] = plan.site_v4(s.name)
             env[f"SITE_{key}_V6"] = plan.site_v6(s.name)
             env[f"SITE_{key}_ACCESS_LOG"] = str(self.nginx.access_log(s.name))
@@ -188,8 +223,9 @@ def down_from_state(lab_id: str, directory: pathlib.Path) -> list[str]:
         return [f"{state_file} belongs to lab {state.get('lab_id')}, not {lab_id}"]
     problems, pids = [], []
     # Gateway first: it removes its own kernel side on SIGTERM.
-    for name in ("tlsgated", "nginx"):
-        record = state.get("processes", {}).get(name)
+    recorded = state.get("processes", {})
+    for name in ["tlsgated", "nginx", *sorted(set(recorded) - {"tlsgated", "nginx"})]:
+        record = recorded.get(name)
         if record and process_start_time(record["pid"]) == record["start"]:
             pids.append(record["pid"])
             problems += [f"{name} pid {p} survived SIGKILL" for p in end_pids([record["pid"]], 10)]
@@ -224,6 +260,8 @@ def main(argv=None) -> int:
     p_up.add_argument("dir", type=pathlib.Path)
     p_up.add_argument("--gateway", action="store_true",
                       help="also start tlsgated (binaries from $TLSGATED, $TLSGATECTL)")
+    p_up.add_argument("--battery", action="store_true",
+                      help="bring up every row of the site table (the security battery)")
     p_up.add_argument("--hold", action="store_true",
                       help="stay in the foreground; tear down on Ctrl-C or SIGTERM")
     p_down = sub.add_parser("down")
@@ -259,7 +297,7 @@ def main(argv=None) -> int:
             print(f"lab down: {p}", file=sys.stderr)
         return 1 if problems else 0
 
-    lab = Lab(args.lab_id, args.dir)
+    lab = Lab(args.lab_id, args.dir, plan.SITES if args.battery else None)
     lab.up()  # tears itself down on failure
     try:
         if args.gateway:
@@ -270,8 +308,8 @@ def main(argv=None) -> int:
         raise
     print(f"lab {args.lab_id} up: namespaces {', '.join(lab.topology.ns.values())}; "
           f"shell variables in {env}")
-    for s in plan.SITES:
-        print(f"  {s.name:<20} {plan.site_v4(s.name):<14} {plan.site_v6(s.name):<18} "
+    for s in lab.sites:
+        print(f"  {s.name:<34} {plan.site_v4(s.name):<14} {plan.site_v6(s.name):<20} "
               f"{s.expectation}")
     if not args.hold:
         return 0

@@ -72,7 +72,10 @@ class Topology:
 
     # --- life cycle ------------------------------------------------------------
 
-    def create(self) -> None:
+    def create(self, sites=None) -> None:
+        """Builds the namespaces; the server holds the addresses of `sites`
+        (default: every row of the site table), except blackholed ones."""
+        sites = plan.SITES if sites is None else sites
         taken = self.existing_namespaces()
         if taken:
             raise RuntimeError(f"lab id {self.lab_id} in use: namespaces {taken} exist "
@@ -86,7 +89,7 @@ class Topology:
              "peer", "name", self.server_if, "netns", n["server"]])
         self._batch("client", self._client_commands())
         self._batch("router", self._router_commands())
-        self._batch("server", self._server_commands())
+        self._batch("server", self._server_commands(sites))
         self.run_in("router", ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
                                "net.ipv6.conf.all.forwarding=1"])
         for role in ("client", "server"):
@@ -102,6 +105,11 @@ class Topology:
             "link set lo up", f"link set {i} up",
             f"addr add {plan.client_address(4)}/{plan.LAN_V4.prefixlen} dev {i}",
             f"addr add {plan.client_address(6)}/{plan.LAN_V6.prefixlen} dev {i} nodad",
+            # A second LAN client on the same interface (bound by address).
+            f"addr add {plan.client_address(4, plan.SECOND_CLIENT_HOST)}/32 dev {i}",
+            # Deprecated (preferred_lft 0): never chosen as a source unless bound.
+            f"addr add {plan.client_address(6, plan.SECOND_CLIENT_HOST)}/128 dev {i} nodad "
+            "preferred_lft 0",
             f"route add default via {plan.router_lan(4)}",
             f"route add default via {plan.router_lan(6)}",
         ]
@@ -118,7 +126,7 @@ class Topology:
             f"route add {plan.SITES_V6} via {plan.server_address(6)}",
         ]
 
-    def _server_commands(self) -> list[str]:
+    def _server_commands(self, sites) -> list[str]:
         i = self.server_if
         commands = [
             "link set lo up", f"link set {i} up",
@@ -127,7 +135,9 @@ class Topology:
             f"route add default via {plan.router_wan(4)}",
             f"route add default via {plan.router_wan(6)}",
         ]
-        for s in plan.SITES:
+        for s in sites:
+            if not s.upstream.assigned:
+                continue
             commands.append(f"addr add {plan.site_v4(s.name)}/32 dev {i}")
             commands.append(f"addr add {plan.site_v6(s.name)}/128 dev {i} nodad")
         return commands
@@ -179,7 +189,6 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
-
 
 
 def process_start_time(pid: int) -> str | None:

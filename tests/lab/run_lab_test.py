@@ -15,11 +15,27 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import lab  # noqa: E402
 from lab import LabInterrupted  # noqa: E402
+
+_results: list[unittest.TestResult] = []
+
+
+class _Runner(unittest.TextTestRunner):
+    def _makeResult(self):
+        result = super()._makeResult()
+        _results.append(result)
+        return result
 
 
 def interrupted(signum, _frame):
     # Not KeyboardInterrupt: unittest lets that escape without running cleanups.
+    # unittest records the exception as an error and would go on with the next
+    # test (of a class sharing one lab): stop the run, and let the battery's
+    # remaining cases end at once (lab.INTERRUPTED), so class cleanups run.
+    lab.INTERRUPTED = True
+    for result in _results:
+        result.stop()
     raise LabInterrupted(f"interrupted by {signal.Signals(signum).name}")
 
 
@@ -28,7 +44,7 @@ def main() -> int:
         signal.signal(sig, interrupted)
     signal.alarm(int(os.environ.get("TLSGATE_LAB_TIMEOUT", "200")))
     suite = unittest.defaultTestLoader.loadTestsFromNames(sys.argv[1:])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    result = _Runner(verbosity=2, stream=sys.stdout).run(suite)
     signal.alarm(0)
     if not result.wasSuccessful():
         return 1

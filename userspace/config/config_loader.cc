@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
 #include "common/unique_fd.h"
 #include "config/rule_section.h"
 #include "config/section_reader.h"
+#include "config/untrusted_cert_section.h"
 #include "tlsgate_abi.h"
 
 namespace tlsgate::config {
@@ -57,7 +59,7 @@ void check_top_level(const toml::table& root, const std::string& source) {
 
 void read_gateway(const SectionReader& g, GatewayConfig& config) {
   g.reject_unknown_keys({"lan_interfaces", "intercept_ports", "listen_port", "workers", "fail_mode",
-                         "non_tls", "steer_mark", "route_table", "max_client_hello",
+                         "non_tls", "quic", "steer_mark", "route_table", "max_client_hello",
                          "handshake_timeout", "connect_timeout", "idle_timeout"});
 
   auto interfaces = g.strings("lan_interfaces");
@@ -109,6 +111,9 @@ void read_gateway(const SectionReader& g, GatewayConfig& config) {
   if (auto v = g.choice("non_tls", {"pass", "block"})) {
     config.non_tls = *v == "pass" ? NonTlsMode::pass : NonTlsMode::block;
   }
+  if (auto v = g.choice("quic", {"block", "allow"})) {
+    config.quic = *v == "block" ? QuicMode::block : QuicMode::allow;
+  }
   constexpr int64_t kU32Max = std::numeric_limits<uint32_t>::max();
   if (auto v = g.integer("steer_mark", 1, kU32Max)) config.steer_mark = static_cast<uint32_t>(*v);
   if (auto v = g.integer("route_table", 1, kU32Max)) {
@@ -144,8 +149,37 @@ std::optional<std::filesystem::path> read_path(const SectionReader& r, std::stri
   return path.lexically_normal();
 }
 
+// "127.0.0.1:9477", "[::1]:9477"; "" disables (nullopt).
+std::optional<Endpoint> read_listen_address(const SectionReader& r, std::string_view key,
+                                            const std::string& text, uint16_t listen_port) {
+  if (text.empty()) return std::nullopt;
+  const auto colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    host.clear();  // an IPv6 address needs brackets to be told from the port
+  }
+  const auto address = IpAddress::parse(host);
+  unsigned port = 0;
+  const char* digits = text.data() + (colon == std::string::npos ? text.size() : colon + 1);
+  auto [end, ec] = std::from_chars(digits, text.data() + text.size(), port);
+  const std::string where = "'" + std::string(key) + "' in " + r.label();
+  if (!address || ec != std::errc() || end != text.data() + text.size() || port == 0 ||
+      port > 65535) {
+    r.fail(r.line_of_key(key), where + " must be \"<address>:<port>\" (\"[<ipv6>]:<port>\" for " +
+                                   "IPv6) or \"\" to disable, not \"" + text + "\"");
+  }
+  if (port == listen_port) {
+    r.fail(r.line_of_key(key),
+           where + ": port " + std::to_string(port) + " is the terminator's listen_port");
+  }
+  return Endpoint{*address, static_cast<uint16_t>(port)};
+}
+
 void read_paths(const SectionReader& p, GatewayConfig& config) {
-  p.reject_unknown_keys({"state_dir", "event_log", "bpf_pin_dir"});
+  p.reject_unknown_keys({"state_dir", "event_log", "bpf_pin_dir", "control_socket",
+                         "metrics_listen", "event_journal"});
   if (auto v = read_path(p, "state_dir", false)) config.state_dir = *v;
   if (auto v = read_path(p, "event_log", true)) config.event_log = *v;
   if (auto v = read_path(p, "bpf_pin_dir", false)) {
@@ -159,6 +193,11 @@ void read_paths(const SectionReader& p, GatewayConfig& config) {
     }
     config.bpf_pin_dir = *v;
   }
+  if (auto v = read_path(p, "control_socket", false)) config.control_socket = *v;
+  if (auto v = p.string("metrics_listen")) {
+    config.metrics_listen = read_listen_address(p, "metrics_listen", *v, config.listen_port);
+  }
+  if (auto v = p.boolean("event_journal")) config.event_journal = *v;
 }
 
 GatewayConfig read_config(const toml::table& root, const std::string& source) {
@@ -174,8 +213,14 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
   }
   if (const auto* upstream = root.get_as<toml::table>("upstream")) {
     SectionReader u(*upstream, "[upstream]", source);
-    u.reject_unknown_keys({"trust_store"});
+    u.reject_unknown_keys(
+        {"trust_store", "untrusted_server_cert", "revocation", "prompt_exception_ttl"});
     if (auto v = read_path(u, "trust_store", true)) config.trust_store = *v;
+    if (auto v = read_untrusted_cert_policy(u, source)) config.rules.untrusted_server_cert = *v;
+    if (auto v = u.choice("revocation", {"soft_fail", "hard_fail"})) {
+      config.revocation = *v == "soft_fail" ? RevocationMode::soft_fail : RevocationMode::hard_fail;
+    }
+    if (auto v = u.duration("prompt_exception_ttl")) config.prompt_exception_ttl = *v;
   }
   if (const auto* policy = root.get_as<toml::table>("policy")) {
     SectionReader p(*policy, "[policy]", source);
@@ -203,6 +248,10 @@ ConfigError::ConfigError(std::string file, int line, std::string problem)
       problem_(std::move(problem)) {}
 
 GatewayConfig load_config_file(const std::filesystem::path& path) {
+  return load_config_text(read_config_text(path), path.string());
+}
+
+std::string read_config_text(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw ConfigError(path.string(), 0, std::string("cannot open: ") + std::strerror(errno));
   std::string text;
@@ -219,7 +268,7 @@ GatewayConfig load_config_file(const std::filesystem::path& path) {
     }
     text.append(buf, static_cast<size_t>(n));
   }
-  return load_config_text(text, path.string());
+  return text;
 }
 
 GatewayConfig load_config_text(std::string_view toml_text, std::string source_name) {

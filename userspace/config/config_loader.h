@@ -28,7 +28,9 @@ class ConfigError : public std::runtime_error {
 
 // Throws ConfigError ("<file>:<line>: <problem>") on any error.
 GatewayConfig load_config_file(const std::filesystem::path& path);
-// Same, from text; `source_name` is used in messages.
+// The file's text (at most 1 MiB); throws ConfigError when it cannot be read.
+std::string read_config_text(const std::filesystem::path& path);
+// Same as load_config_file, from text; `source_name` is used in messages.
 GatewayConfig load_config_text(std::string_view toml_text, std::string source_name);
 
 }  // namespace tlsgate::config

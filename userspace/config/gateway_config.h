@@ -4,15 +4,25 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "policy/rule.h"
 
 namespace tlsgate::config {
 
 enum class FailMode { open, closed };
 enum class NonTlsMode { pass, block };
+// UDP to an intercept port (QUIC) from clients subject to inspection:
+// refused with ICMP port unreachable (browsers fall back to TCP at once), or
+// let through uninspected.
+enum class QuicMode { block, allow };
+// When the revocation status of an upstream certificate cannot be learned
+// (CRL unreachable, unusable): soft_fail proceeds and logs, hard_fail treats
+// it as the failure class "revocation_unknown".
+enum class RevocationMode { soft_fail, hard_fail };
 
 struct GatewayConfig {
   // [gateway]
@@ -22,6 +32,7 @@ struct GatewayConfig {
   unsigned workers = 0;                        // 0: one per online CPU
   FailMode fail_mode = FailMode::open;
   NonTlsMode non_tls = NonTlsMode::block;
+  QuicMode quic = QuicMode::block;
   uint32_t steer_mark = 0x746c;   // "tl"; skb->mark of steered packets
   uint32_t route_table = 0x746c;  // policy-routing table with the local route
   size_t max_client_hello = 16384;
@@ -33,10 +44,22 @@ struct GatewayConfig {
   std::filesystem::path state_dir = "/var/lib/tlsgate";  // CA keys live here (0600)
   std::filesystem::path event_log = "/var/log/tlsgate/events.jsonl";
   std::filesystem::path bpf_pin_dir = "/sys/fs/bpf/tlsgate";
+  // Unix socket of `tlsgatectl` (mode 0660, group tlsgate when it exists).
+  std::filesystem::path control_socket = "/run/tlsgate/control.sock";
+  // Prometheus text endpoint (http://<address>/metrics); nullopt: disabled.
+  std::optional<Endpoint> metrics_listen =
+      Endpoint{IpAddress::v4(in_addr{htonl(INADDR_LOOPBACK)}), 9477};
+  // Also send every event to the systemd journal, as structured fields.
+  bool event_journal = true;
 
   // [upstream]
   // PEM bundle of roots trusted for upstream validation; empty: the system store.
   std::filesystem::path trust_store;
+  RevocationMode revocation = RevocationMode::soft_fail;
+  // How long a "continue" on a warning page lets a client through to that
+  // host with that certificate. (untrusted_server_cert lives in `rules`, so
+  // a reload replaces it together with the rules.)
+  std::chrono::milliseconds prompt_exception_ttl{std::chrono::hours(1)};
 
   // [[rule]] ...
   policy::RuleSet rules;

@@ -6,6 +6,7 @@
 
 #include "config/config_loader.h"
 #include "config/section_reader.h"
+#include "config/untrusted_cert_section.h"
 
 namespace tlsgate::config {
 
@@ -53,7 +54,8 @@ std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key) {
 }
 
 Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports) {
-  r.reject_unknown_keys({"name", "action", "sni", "dst", "client", "port"});
+  r.reject_unknown_keys(
+      {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert"});
   Rule rule;
   rule.source_line = r.line();
 
@@ -75,6 +77,12 @@ Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> 
     r.fail(r.line(), r.label() + " has no 'action' (one of \"inspect\", \"bypass\", \"block\")");
   }
   rule.action = *policy::parse_action(*action);
+  rule.untrusted_server_cert = read_untrusted_cert_policy(r, r.source());
+  if (rule.untrusted_server_cert && rule.action != policy::Action::inspect) {
+    r.fail(r.line_of_key("untrusted_server_cert"),
+           "'untrusted_server_cert' in " + r.label() +
+               " applies only to inspected flows, but the rule's action is \"" + *action + "\"");
+  }
 
   for (const auto& item : r.strings("sni").value_or(std::vector<Located<std::string>>{})) {
     std::string error;

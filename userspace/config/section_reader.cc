@@ -150,6 +150,17 @@ std::optional<std::string> SectionReader::string(std::string_view key) const {
   return value->get();
 }
 
+std::optional<bool> SectionReader::boolean(std::string_view key) const {
+  const toml::node* node = find(key);
+  if (node == nullptr) return std::nullopt;
+  const auto* value = node->as_boolean();
+  if (value == nullptr) {
+    fail(line_of(*node),
+         quoted(key) + " must be true or false, not " + std::string(type_name(*node)));
+  }
+  return value->get();
+}
+
 std::optional<std::string> SectionReader::choice(
     std::string_view key, std::initializer_list<std::string_view> choices) const {
   auto value = string(key);

@@ -30,6 +30,7 @@ class SectionReader {
   SectionReader(const toml::table& table, std::string label, std::string source);
 
   const std::string& label() const { return label_; }
+  const std::string& source() const { return source_; }
   int line() const { return line_of(table_); }
   [[noreturn]] void fail(int line, const std::string& problem) const;
 
@@ -37,10 +38,13 @@ class SectionReader {
   void reject_unknown_keys(std::initializer_list<std::string_view> allowed) const;
 
   bool has(std::string_view key) const { return table_.contains(key); }
+  // The raw value, for keys whose type varies (nullptr when absent).
+  const toml::node* node(std::string_view key) const { return table_.get(key); }
   int line_of_key(std::string_view key) const;
 
   std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max) const;
   std::optional<std::string> string(std::string_view key) const;
+  std::optional<bool> boolean(std::string_view key) const;
   // One of `choices`, e.g. "open" | "closed".
   std::optional<std::string> choice(std::string_view key,
                                     std::initializer_list<std::string_view> choices) const;

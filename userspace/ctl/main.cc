@@ -1,18 +1,139 @@
-// tlsgatectl: the administrator's CLI.
+// tlsgatectl: the administrator's CLI. Everything but `ca export` goes
+// through tlsgated's control socket (DESIGN.md §8); `events` reads the
+// event file the daemon names.
+#include <signal.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "config/config_loader.h"
+#include "control/control_client.h"
+#include "ctl/bypass_rules.h"
+#include "ctl/event_filter.h"
+#include "ctl/human_output.h"
+#include "ctl/socket_hint.h"
 #include "tls/ca_store.h"
 
 namespace {
 
-// The state directory: --state-dir wins, else the config file's.
-std::filesystem::path state_dir(const std::string& config_path, const std::string& override_dir) {
-  if (!override_dir.empty()) return override_dir;
-  return tlsgate::config::load_config_file(config_path).state_dir;
+using nlohmann::json;
+using tlsgate::control::ControlClient;
+using tlsgate::control::ControlError;
+
+constexpr const char* kDefaultConfig = "/etc/tlsgate/tlsgate.toml";
+
+std::atomic<bool> interrupted{false};
+
+struct Options {
+  std::string config_path = kDefaultConfig;
+  std::string state_dir;
+  std::string socket;
+  bool json = false;
+};
+
+// The config file, when it can be read; a warning otherwise (tlsgatectl
+// must still reach a daemon whose file was just broken by hand).
+std::optional<tlsgate::config::GatewayConfig> try_config(const Options& o, bool quiet) {
+  try {
+    return tlsgate::config::load_config_file(o.config_path);
+  } catch (const std::exception& e) {
+    if (!quiet && (o.config_path != kDefaultConfig || std::filesystem::exists(o.config_path))) {
+      std::fprintf(stderr, "tlsgatectl: warning: %s\n", e.what());
+    }
+    return std::nullopt;
+  }
+}
+
+std::filesystem::path socket_path(const Options& o) {
+  if (!o.socket.empty()) return o.socket;
+  if (auto c = try_config(o, false)) return c->control_socket;
+  try {
+    if (auto hint =
+            tlsgate::ctl::control_socket_hint(tlsgate::config::read_config_text(o.config_path))) {
+      return *hint;
+    }
+  } catch (const std::exception&) {
+    // Unreadable: the default socket it is.
+  }
+  return tlsgate::config::GatewayConfig{}.control_socket;
+}
+
+json call(const Options& o, const json& request) {
+  return ControlClient(socket_path(o)).call(request);
+}
+
+void print(const Options& o, const json& result, const std::string& human) {
+  if (o.json) {
+    std::printf("%s\n", result.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  } else {
+    std::fputs(human.c_str(), stdout);
+  }
+}
+
+struct RuleOptions {
+  std::string name;
+  std::string action;
+  std::vector<std::string> sni, dst, client;
+  std::vector<int64_t> port;
+  size_t position = 0;  // 0: not given
+};
+
+void add_matcher_options(CLI::App* cmd, std::vector<std::string>& sni,
+                         std::vector<std::string>& dst, std::vector<std::string>& client) {
+  cmd->add_option("--sni", sni, "server name, exact or *.suffix (repeatable)");
+  cmd->add_option("--dst", dst, "destination address or prefix (repeatable)");
+  cmd->add_option("--client", client, "client address or prefix (repeatable)");
+}
+
+int events_command(const Options& o, const std::vector<std::string>& types,
+                   const std::string& since, bool follow, const std::string& file) {
+  tlsgate::ctl::EventFilter filter;
+  filter.types = types;
+  if (!since.empty()) {
+    std::string error;
+    filter.since = tlsgate::ctl::parse_since(since, std::chrono::system_clock::now(), &error);
+    if (!filter.since) {
+      std::fprintf(stderr, "tlsgatectl: --since %s\n", error.c_str());
+      return 2;
+    }
+  }
+  std::filesystem::path path = file;
+  if (path.empty()) {
+    // The running daemon knows where it writes; else the config file says.
+    try {
+      path = call(o, {{"command", "status"}}).at("paths").at("event_log").get<std::string>();
+    } catch (const std::exception&) {
+      auto c = try_config(o, false);
+      path = c ? c->event_log : tlsgate::config::GatewayConfig{}.event_log;
+    }
+    if (path.empty()) {
+      std::fprintf(stderr,
+                   "tlsgatectl: events go to the journal only ([paths] event_log = "
+                   "\"\"): journalctl -t tlsgated\n");
+      return 1;
+    }
+  }
+  signal(SIGINT, [](int) { interrupted = true; });
+  signal(SIGTERM, [](int) { interrupted = true; });
+  tlsgate::ctl::read_event_lines(
+      path, follow,
+      [&](std::string_view line) {
+        json event = json::parse(line, nullptr, false);
+        if (event.is_discarded() || !filter.matches(event)) return;
+        if (o.json) {
+          std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+        } else {
+          std::printf("%s\n", tlsgate::ctl::format_event(event).c_str());
+        }
+        std::fflush(stdout);
+      },
+      [] { return !interrupted.load(); });
+  return 0;
 }
 
 }  // namespace
@@ -20,10 +141,61 @@ std::filesystem::path state_dir(const std::string& config_path, const std::strin
 int main(int argc, char** argv) {
   CLI::App app{"tlsgatectl - administer the tlsgate inspection gateway"};
   app.require_subcommand(1);
-  std::string config_path = "/etc/tlsgate/tlsgate.toml";
-  std::string state_override;
-  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
-  app.add_option("--state-dir", state_override, "state directory (overrides the config file)");
+  Options o;
+  app.add_option("-c,--config", o.config_path, "configuration file")->capture_default_str();
+  app.add_option("--state-dir", o.state_dir, "state directory (overrides the config file)");
+  app.add_option("--socket", o.socket, "control socket (default: the config's control_socket)");
+  app.add_flag("--json", o.json, "print the answer as JSON");
+  app.set_version_flag("--version", std::string("tlsgatectl ") + TLSGATE_VERSION);
+
+  CLI::App* status = app.add_subcommand("status", "the daemon's state");
+  CLI::App* flows = app.add_subcommand("flows", "flows the terminator holds now");
+  CLI::App* stats = app.add_subcommand("stats", "counters (terminator, kernel, cache, events)");
+  CLI::App* reload = app.add_subcommand("reload", "re-read the configuration file");
+
+  CLI::App* rules = app.add_subcommand("rules", "list, add or delete rules");
+  rules->require_subcommand(1);
+  CLI::App* rules_list = rules->add_subcommand("list", "the rules in order (first match wins)");
+  CLI::App* rules_add = rules->add_subcommand("add", "add a rule (also written to the config)");
+  RuleOptions r;
+  rules_add->add_option("--name", r.name, "rule name (unique)")->required();
+  rules_add->add_option("--action", r.action, "inspect, bypass or block")
+      ->required()
+      ->check(CLI::IsMember({"inspect", "bypass", "block"}));
+  add_matcher_options(rules_add, r.sni, r.dst, r.client);
+  rules_add->add_option("--port", r.port, "intercept port (repeatable)");
+  rules_add->add_option("--position", r.position, "1 = first; default: after the last rule")
+      ->check(CLI::PositiveNumber);
+  CLI::App* rules_del = rules->add_subcommand("del", "delete a rule (also from the config)");
+  std::string del_name;
+  rules_del->add_option("name", del_name, "rule name")->required();
+
+  CLI::App* bypass = app.add_subcommand("bypass", "bypass rules (sugar for rules)");
+  bypass->require_subcommand(1);
+  CLI::App* bypass_list = bypass->add_subcommand("list", "the bypass rules");
+  CLI::App* bypass_add = bypass->add_subcommand("add", "bypass flows (first rule by default)");
+  tlsgate::ctl::BypassMatch add_match;
+  std::string bypass_name;
+  size_t bypass_position = 0;
+  add_matcher_options(bypass_add, add_match.sni, add_match.dst, add_match.client);
+  bypass_add->add_option("--name", bypass_name, "rule name (default: from the matchers)");
+  bypass_add->add_option("--position", bypass_position, "1 = first (default)")
+      ->check(CLI::PositiveNumber);
+  CLI::App* bypass_del = bypass->add_subcommand("del", "delete bypass rules, by name or matchers");
+  tlsgate::ctl::BypassMatch del_match;
+  std::string bypass_del_name;
+  bypass_del->add_option("name", bypass_del_name, "rule name");
+  add_matcher_options(bypass_del, del_match.sni, del_match.dst, del_match.client);
+
+  CLI::App* events = app.add_subcommand("events", "show events from the event file");
+  std::vector<std::string> event_types;
+  std::string since;
+  std::string event_file;
+  bool follow = false;
+  events->add_option("--type", event_types, "flow, tls, client_reject, http, ca (repeatable)");
+  events->add_option("--since", since, "10m, 2h, 1d or a time (2024-05-01T10:00:00Z)");
+  events->add_flag("-f,--follow", follow, "keep printing new events (Ctrl-C ends)");
+  events->add_option("--file", event_file, "event file (default: the daemon's)");
 
   CLI::App* ca = app.add_subcommand("ca", "the gateway's certificate authority");
   ca->require_subcommand(1);
@@ -34,10 +206,83 @@ int main(int argc, char** argv) {
 
   try {
     if (ca_export->parsed()) {
-      auto store = tlsgate::tls::CaStore::open_existing(state_dir(config_path, state_override));
-      std::fputs(store.root_pem().c_str(), stdout);
+      std::filesystem::path dir = o.state_dir;
+      if (dir.empty()) dir = tlsgate::config::load_config_file(o.config_path).state_dir;
+      std::fputs(tlsgate::tls::CaStore::open_existing(dir).root_pem().c_str(), stdout);
       return 0;
     }
+    if (events->parsed()) return events_command(o, event_types, since, follow, event_file);
+    if (status->parsed()) {
+      const json s = call(o, {{"command", "status"}});
+      print(o, s, tlsgate::ctl::format_status(s));
+    } else if (flows->parsed()) {
+      const json f = call(o, {{"command", "flows"}});
+      print(o, f, tlsgate::ctl::format_flows(f));
+    } else if (stats->parsed()) {
+      const json s = call(o, {{"command", "stats"}});
+      print(o, s, tlsgate::ctl::format_stats(s));
+    } else if (reload->parsed()) {
+      const json answer = call(o, {{"command", "reload"}});
+      print(o, answer, "reloaded: " + answer.value("rules", json(0)).dump() + " rules\n");
+    } else if (rules_list->parsed() || bypass_list->parsed()) {
+      const json list = call(o, {{"command", "rules.list"}});
+      print(o, list, tlsgate::ctl::format_rules(list, bypass_list->parsed() ? "bypass" : ""));
+    } else if (rules_add->parsed()) {
+      json rule = {{"name", r.name}, {"action", r.action}};
+      if (!r.sni.empty()) rule["sni"] = r.sni;
+      if (!r.dst.empty()) rule["dst"] = r.dst;
+      if (!r.client.empty()) rule["client"] = r.client;
+      if (!r.port.empty()) rule["port"] = r.port;
+      json request = {{"command", "rules.add"}, {"rule", rule}};
+      if (r.position != 0) request["position"] = r.position;
+      const json answer = call(o, request);
+      print(o, answer,
+            "added rule '" + r.name + "' at position " + answer.value("position", json(0)).dump() +
+                "\n");
+    } else if (rules_del->parsed()) {
+      const json answer = call(o, {{"command", "rules.del"}, {"name", del_name}});
+      print(o, answer, "deleted rule '" + del_name + "'\n");
+    } else if (bypass_add->parsed()) {
+      if (add_match.empty()) {
+        std::fprintf(stderr, "tlsgatectl: bypass add needs --sni, --dst or --client\n");
+        return 2;
+      }
+      const std::string name =
+          bypass_name.empty() ? tlsgate::ctl::bypass_rule_name(add_match) : bypass_name;
+      const json answer = call(
+          o, tlsgate::ctl::bypass_add_request(
+                 add_match, name, bypass_position ? std::optional(bypass_position) : std::nullopt));
+      print(o, answer,
+            "added bypass rule '" + name + "' at position " +
+                answer.value("position", json(0)).dump() + "\n");
+    } else if (bypass_del->parsed()) {
+      if (bypass_del_name.empty() == del_match.empty()) {
+        std::fprintf(stderr, "tlsgatectl: bypass del takes a rule name or matchers, not both\n");
+        return 2;
+      }
+      std::vector<std::string> names;
+      if (!bypass_del_name.empty()) {
+        names.push_back(bypass_del_name);
+      } else {
+        names =
+            tlsgate::ctl::bypass_rules_matching(call(o, {{"command", "rules.list"}}), del_match);
+        if (names.empty()) {
+          std::fprintf(stderr, "tlsgatectl: no bypass rule has exactly these matchers\n");
+          return 1;
+        }
+      }
+      json deleted = json::array();
+      for (const auto& name : names) {
+        call(o, {{"command", "rules.del"}, {"name", name}});
+        deleted.push_back(name);
+      }
+      std::string human;
+      for (const auto& name : names) human += "deleted rule '" + name + "'\n";
+      print(o, {{"deleted", deleted}}, human);
+    }
+  } catch (const ControlError& e) {
+    std::fprintf(stderr, "tlsgatectl: %s\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tlsgatectl: %s\n", e.what());
     return 1;

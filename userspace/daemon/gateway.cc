@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "config/config_loader.h"
+#include "events/journal_fields.h"
 #include "policy/kernel_rule_compiler.h"
 #include "tls/client_facing_context.h"
 
@@ -20,6 +21,7 @@ kernel::KernelSideOptions kernel_options(const config::GatewayConfig& c) {
   o.listen_port = c.listen_port;
   o.intercept_ports = c.intercept_ports;
   o.fail_closed = c.fail_mode == config::FailMode::closed;
+  o.quic_block = c.quic == config::QuicMode::block;
   return o;
 }
 
@@ -32,6 +34,8 @@ terminator::TerminatorSettings terminator_settings(const config::GatewayConfig& 
   s.handshake_timeout = c.handshake_timeout;
   s.connect_timeout = c.connect_timeout;
   s.idle_timeout = c.idle_timeout;
+  s.revocation = c.revocation;
+  s.prompt_exception_ttl = c.prompt_exception_ttl;
   return s;
 }
 
@@ -44,11 +48,22 @@ void log_not_compiled(const policy::KernelRules& rules) {
 
 Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)) {
-  events_ = std::make_unique<events::EventLog>(config_.event_log, true);
+  // Under systemd stdout is the journal: with structured journal events on,
+  // mirroring them to stdout would log each one twice.
+  const bool journal_is_stdout = config_.event_journal && events::stdout_is_journal();
+  events_ = std::make_unique<events::EventLog>(config_.event_log, !journal_is_stdout,
+                                               config_.event_journal);
   ca_ = std::make_unique<tls::CaStore>(tls::CaStore::open_or_create(config_.state_dir));
   verifier_ = std::make_unique<tls::UpstreamVerifier>(config_.trust_store);
   forger_ = std::make_unique<tls::LeafForger>(*ca_);
   forged_cache_ = std::make_unique<tls::ForgedCertCache>();
+  untrusted_ca_ =
+      std::make_unique<tls::CaStore>(tls::CaStore::open_or_create_untrusted(config_.state_dir));
+  untrusted_forger_ = std::make_unique<tls::LeafForger>(*untrusted_ca_);
+  revocation_ = std::make_unique<tls::RevocationChecker>(tls::RevocationChecker::Options{});
+  exception_tokens_ = std::make_unique<pages::ExceptionToken>(
+      pages::ExceptionToken::open_or_create(config_.state_dir));
+  exceptions_ = std::make_unique<pages::ExceptionStore>();
 
   context_ = std::make_unique<terminator::TerminatorContext>();
   context_->settings = terminator_settings(config_);
@@ -58,6 +73,11 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   context_->forger = forger_.get();
   context_->forged_cache = forged_cache_.get();
   context_->events = events_.get();
+  context_->untrusted_forger = untrusted_forger_.get();
+  context_->revocation = revocation_.get();
+  context_->exception_tokens = exception_tokens_.get();
+  context_->exceptions = exceptions_.get();
+  offload_ = std::make_unique<KernelOffload>(*context_, config_);
 
   // Listeners first: the moment the TC program is attached, SYNs find them.
   terminator_ = std::make_unique<terminator::Terminator>(*context_);
@@ -67,7 +87,9 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
     auto compiled = policy::compile_kernel_rules(config_.rules, config_.intercept_ports);
     log_not_compiled(compiled);
     kernel_->apply_rules(compiled);
+    offload_->attach(*kernel_, compiled);
   } catch (...) {
+    offload_->detach();
     if (kernel_) kernel_->remove();
     terminator_->stop();
     throw;
@@ -88,6 +110,7 @@ std::string Gateway::reload() {
   auto compiled = policy::compile_kernel_rules(next.rules, config_.intercept_ports);
   log_not_compiled(compiled);
   kernel_->apply_rules(compiled);
+  offload_->set_rules(compiled);
   context_->rules.store(std::make_shared<const policy::RuleSet>(next.rules));
   config_.rules = std::move(next.rules);
   return {};
@@ -97,6 +120,7 @@ void Gateway::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (kernel_) kernel_->remove();
+  if (offload_) offload_->detach();  // nothing is queued once the kernel side is gone
   if (terminator_) terminator_->stop();
 }
 

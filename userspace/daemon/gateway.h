@@ -5,17 +5,23 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/gateway_config.h"
+#include "daemon/kernel_offload.h"
 #include "events/event_log.h"
 #include "kernel/kernel_side.h"
+#include "pages/exception_store.h"
+#include "pages/exception_token.h"
 #include "terminator/terminator.h"
 #include "terminator/terminator_context.h"
 #include "tls/ca_store.h"
 #include "tls/forged_cert_cache.h"
 #include "tls/leaf_forger.h"
+#include "tls/revocation_checker.h"
 #include "tls/upstream_verifier.h"
 
 namespace tlsgate::daemon {
@@ -36,6 +42,22 @@ class Gateway {
 
   std::string status_line() const;
 
+  // For the control socket and the metrics endpoint (any thread).
+  const config::GatewayConfig& config() const { return config_; }  // rules: see rules()
+  const std::filesystem::path& config_path() const { return config_path_; }
+  std::shared_ptr<const policy::RuleSet> rules() const { return context_->rules.load(); }
+  terminator::Terminator& terminator() { return *terminator_; }
+  const terminator::Terminator& terminator() const { return *terminator_; }
+  // nullopt once stopped.
+  std::optional<kernel::KernelCounters> kernel_counters() const {
+    if (stopped_ || !kernel_) return std::nullopt;
+    return kernel_->counters();
+  }
+  // nfqueue_* (the NFQUEUE classifier) and bypass_probes.
+  std::map<std::string, uint64_t> kernel_offload_counters() const { return offload_->counters(); }
+  const tls::ForgedCertCache& forged_cache() const { return *forged_cache_; }
+  events::EventLog& events() const { return *events_; }
+
  private:
   config::GatewayConfig config_;
   std::filesystem::path config_path_;
@@ -44,7 +66,13 @@ class Gateway {
   std::unique_ptr<tls::UpstreamVerifier> verifier_;
   std::unique_ptr<tls::LeafForger> forger_;
   std::unique_ptr<tls::ForgedCertCache> forged_cache_;
+  std::unique_ptr<tls::CaStore> untrusted_ca_;  // signs leaves clients must warn about
+  std::unique_ptr<tls::LeafForger> untrusted_forger_;
+  std::unique_ptr<tls::RevocationChecker> revocation_;
+  std::unique_ptr<pages::ExceptionToken> exception_tokens_;
+  std::unique_ptr<pages::ExceptionStore> exceptions_;
   std::unique_ptr<terminator::TerminatorContext> context_;
+  std::unique_ptr<KernelOffload> offload_;  // prober, kernel adapters, NFQUEUE classifier
   std::unique_ptr<terminator::Terminator> terminator_;
   std::unique_ptr<kernel::KernelSide> kernel_;
   bool stopped_ = false;

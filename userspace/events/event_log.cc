@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "events/journal_fields.h"
+
 namespace tlsgate::events {
 
 namespace {
@@ -88,10 +90,10 @@ nlohmann::json to_json(const TlsEvent& e) {
   return j;
 }
 
-EventLog::EventLog(const std::filesystem::path& path, bool also_stdout)
-    : also_stdout_(also_stdout) {
+EventLog::EventLog(const std::filesystem::path& path, bool also_stdout, bool to_journal)
+    : also_stdout_(also_stdout), to_journal_(to_journal) {
   if (path.empty()) {
-    also_stdout_ = true;  // stdout only
+    also_stdout_ = also_stdout_ || !to_journal_;  // events must go somewhere
     return;
   }
   create_parent_directories(path);
@@ -115,6 +117,9 @@ void EventLog::emit(std::string_view type, nlohmann::json fields) {
   // of throwing out of the data path.
   std::string line = fields.dump(-1, ' ', false, json::error_handler_t::replace);
   line.push_back('\n');
+  if (to_journal_ && !send_to_journal(journal_fields(fields))) {
+    journal_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
 
   std::lock_guard lock(mu_);
   // One write per line: O_APPEND keeps lines whole between writers.

@@ -1,7 +1,9 @@
 // Structured events (DESIGN.md §7): one JSON object per line, appended to the
-// event file and written to stdout. Thread-safe; one write per event.
+// event file and written to stdout, and sent to journald with the same
+// fields. Thread-safe; one write per event.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -53,10 +55,13 @@ nlohmann::json to_json(const TlsEvent& e);
 
 class EventLog {
  public:
-  // `path` empty: stdout only. Creates missing parent directories (0750);
+  // `path` empty: no file. Creates missing parent directories (0750);
   // the file is opened O_APPEND (0640). `also_stdout` mirrors each line to
-  // stdout. Throws std::system_error when the file cannot be opened.
-  explicit EventLog(const std::filesystem::path& path, bool also_stdout = true);
+  // stdout (forced when there is neither a file nor the journal); `to_journal`
+  // also sends each event to journald as fields (journal_fields.h). Throws
+  // std::system_error when the file cannot be opened.
+  explicit EventLog(const std::filesystem::path& path, bool also_stdout = true,
+                    bool to_journal = false);
 
   void emit(const FlowEvent& e);
   void emit(const TlsEvent& e);
@@ -66,12 +71,17 @@ class EventLog {
   // Lines that could not be written (disk full, closed stdout): emit() never
   // throws on the data path, so this is how a lost event becomes visible.
   uint64_t failed_writes();
+  // Events journald did not take (not running, socket full): the file and
+  // stdout still have them.
+  uint64_t journal_failures() const { return journal_failures_.load(std::memory_order_relaxed); }
 
  private:
   std::mutex mu_;
   UniqueFd fd_;
   bool also_stdout_;
   uint64_t failed_writes_ = 0;
+  bool to_journal_;
+  std::atomic<uint64_t> journal_failures_{0};
 };
 
 }  // namespace tlsgate::events

@@ -13,8 +13,11 @@
 #include <utility>
 
 #include "kernel/bpf_pins.h"
+#include "kernel/learned_addresses.h"
 #include "kernel/lpm_sync.h"
+#include "kernel/nfqueue_rule.h"
 #include "kernel/route_steering.h"
+#include "kernel/sni_policy_sync.h"
 #include "kernel/tc_ingress.h"
 
 // The generated skeleton is C; it is not held to this project's warnings.
@@ -86,6 +89,9 @@ void validate(const KernelSideOptions& options) {
                              " intercept ports are supported");
   }
   if (options.listen_port == 0) throw std::runtime_error("listen port 0");
+  if (options.nfqueue_mark == 0 || options.nfqueue_mark == options.steer_mark) {
+    throw std::runtime_error("the NFQUEUE mark must be non-zero and differ from the steer mark");
+  }
   for (const auto& ifname : options.lan_interfaces) {
     if (if_nametoindex(ifname.c_str()) == 0) {
       throw std::runtime_error("attach tc ingress on " + ifname + ": " + std::strerror(ENODEV));
@@ -103,7 +109,14 @@ tg_gateway_config make_gateway_config(const KernelSideOptions& options) {
   for (size_t i = 0; i < options.intercept_ports.size(); ++i) {
     config.intercept_ports[i] = options.intercept_ports[i];
   }
+  config.nfq_mark = options.nfqueue_mark;
+  config.quic_block = options.quic_block ? 1 : 0;
+  config.learned_ttl_s = static_cast<__u32>(options.learned_ttl.count());
   return config;
+}
+
+NfqueueRuleSpec nfqueue_spec(const KernelSideOptions& options) {
+  return {options.nfqueue_mark, options.nfqueue_num, !options.fail_closed};
 }
 
 SteeringRouteSpec route_spec(const KernelSideOptions& options) {
@@ -115,6 +128,8 @@ SteeringRouteSpec route_spec(const KernelSideOptions& options) {
 struct KernelSide::Impl {
   KernelSideOptions options;
   SteerSkeleton skel;
+  std::unique_ptr<SockmapSplicer> splicer;
+  std::string splice_error;
   bool removed = false;
 };
 
@@ -162,6 +177,11 @@ std::unique_ptr<KernelSide> KernelSide::install(const KernelSideOptions& options
   SteeringRouteSpec spec = route_spec(options);
   SteeringRoutesAdded added = add_steering_routes(spec);
   rollback.add([spec, added] { delete_steering_routes(spec, &added); });
+  // Also before attaching: a queued packet without the rule would pass
+  // unclassified.
+  NfqueueRuleSpec queue_spec = nfqueue_spec(options);
+  add_nfqueue_rules(queue_spec);
+  rollback.add([queue_spec] { delete_nfqueue_rules(queue_spec); });
 
   int prog_fd = bpf_program__fd(skel->progs.steer);
   for (const auto& ifname : options.lan_interfaces) {
@@ -173,6 +193,15 @@ std::unique_ptr<KernelSide> KernelSide::install(const KernelSideOptions& options
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->skel = std::move(skel);
+  if (options.kernel_splice) {
+    try {
+      impl->splicer = SockmapSplicer::load();
+    } catch (const std::exception& e) {
+      impl->splice_error = e.what();  // bypassed flows are copied in userspace
+    }
+  } else {
+    impl->splice_error = "disabled";
+  }
   return std::unique_ptr<KernelSide>(new KernelSide(std::move(impl)));
 }
 
@@ -186,6 +215,56 @@ void KernelSide::apply_rules(const policy::KernelRules& rules) {
                 rules.dst_bypass);
   sync_lpm_trie(bpf_map__fd(maps.dst_bypass_v6), bpf_map__name(maps.dst_bypass_v6), AF_INET6,
                 rules.dst_bypass);
+  sync_sni_policy(bpf_map__fd(maps.sni_policy), rules.sni_bypass);
+  clear_learned(bpf_map__fd(maps.learned));
+}
+
+void KernelSide::learn_bypass_only(const Endpoint& server) {
+  learn_address(bpf_map__fd(impl_->skel->maps.learned), server, TG_LEARNED_BYPASS_ONLY,
+                impl_->options.learned_ttl);
+}
+
+void KernelSide::learn_mixed(const Endpoint& server) {
+  learn_address(bpf_map__fd(impl_->skel->maps.learned), server, TG_LEARNED_MIXED,
+                impl_->options.learned_ttl);
+}
+
+uint32_t KernelSide::learned_verdict(const Endpoint& server) const {
+  auto entry = learned_entry(bpf_map__fd(impl_->skel->maps.learned), server);
+  return entry ? entry->verdict : 0;
+}
+
+void KernelSide::set_flow_state(const tg_flow_key& key, tg_flow_state state,
+                                tg_flow_reason reason) {
+  int fd = bpf_map__fd(impl_->skel->maps.flows);
+  tg_flow_value value{};
+  if (bpf_map_lookup_elem(fd, &key, &value) != 0) {
+    value.first_seen_ns = monotonic_ns();  // evicted meanwhile: recreated
+  }
+  value.last_seen_ns = monotonic_ns();
+  value.state = static_cast<__u8>(state);
+  value.reason = static_cast<__u8>(reason);
+  if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) fail("update flows", errno);
+}
+
+std::optional<tg_flow_value> KernelSide::flow(const tg_flow_key& key) const {
+  tg_flow_value value{};
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.flows), &key, &value) != 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+const KernelSideOptions& KernelSide::options() const {
+  return impl_->options;
+}
+
+SockmapSplicer* KernelSide::splicer() const {
+  return impl_->splicer.get();
+}
+
+const std::string& KernelSide::splice_error() const {
+  return impl_->splice_error;
 }
 
 KernelCounters KernelSide::counters() const {
@@ -208,6 +287,7 @@ void KernelSide::remove() {
   // Detach first: no packet gets marked once the route is gone.
   for (const auto& ifname : impl_->options.lan_interfaces) detach_tc_ingress(ifname);
   delete_steering_routes(route_spec(impl_->options));
+  delete_nfqueue_rules(nfqueue_spec(impl_->options));
   remove_pins(impl_->options.pin_dir, pinned_names(*impl_->skel));
   impl_->removed = true;
 }
@@ -215,6 +295,7 @@ void KernelSide::remove() {
 void KernelSide::remove_leftovers(const KernelSideOptions& options) {
   for (const auto& ifname : options.lan_interfaces) detach_tc_ingress(ifname);
   delete_steering_routes(route_spec(options));
+  delete_nfqueue_rules(nfqueue_spec(options));
   SteerSkeleton skel = open_skeleton();  // for the names only: nothing is loaded
   remove_pins(options.pin_dir, pinned_names(*skel));
 }

@@ -1,17 +1,24 @@
 // The one owner of tlsgate's kernel side (DESIGN.md §2, STYLE.md "katran"):
 // loads the BPF object through its skeleton, pins programs and maps under the
 // pin directory, attaches the TC ingress program to the LAN interfaces,
-// installs the policy-routing rule that delivers steered packets locally, and
-// writes the policy maps. Nothing else in userspace touches BPF maps.
+// installs the policy-routing rule that delivers steered packets locally and
+// the xtables rule that queues marked packets to the NFQUEUE classifier,
+// writes the policy maps, records what the terminator learned about server
+// addresses and userspace's verdicts on queued flows, and owns the sockmap
+// relay for bypassed flows. Nothing else in userspace touches BPF maps.
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
+#include "kernel/sockmap_splicer.h"
 #include "policy/kernel_rule_compiler.h"
 #include "tlsgate_abi.h"
 
@@ -28,6 +35,16 @@ struct KernelSideOptions {
   uint16_t listen_port = 15443;
   std::vector<uint16_t> intercept_ports{443};
   bool fail_closed = false;
+  // skb->mark of packets the TC program hands to userspace, and the NFQUEUE
+  // queue the xtables rule sends them to.
+  uint32_t nfqueue_mark = 0x746d;
+  uint16_t nfqueue_num = 0x746c;
+  bool quic_block = true;  // refuse UDP to intercept ports (ICMP port unreachable)
+  // Lifetime of a `learned` entry (written by the terminator or, demoting
+  // on an SNI mismatch, by the kernel).
+  std::chrono::seconds learned_ttl{600};
+  // Load the sockmap relay for bypassed flows (splice.bpf.c).
+  bool kernel_splice = true;
 };
 
 struct KernelCounters {
@@ -43,11 +60,32 @@ class KernelSide {
   KernelSide(const KernelSide&) = delete;
   KernelSide& operator=(const KernelSide&) = delete;
 
-  // Replaces the client/destination bypass tries with `rules` (one call per
-  // policy change; entries not in `rules` are deleted).
+  // Replaces the client/destination bypass tries and the bypassed names with
+  // `rules` (one call per policy change; entries not in `rules` are deleted),
+  // and forgets the `learned` addresses: they were learned under the old
+  // rules (a name no longer bypassed must not cost its next client a reset).
   void apply_rules(const policy::KernelRules& rules);
 
   KernelCounters counters() const;
+  const KernelSideOptions& options() const;
+
+  // What the terminator learned about `server` (address and port): only
+  // bypassed names, each proven to be served there (the kernel then forwards
+  // new flows itself and checks their SNI) / an inspected or blocked name
+  // too. A MIXED entry is not turned back before it expires.
+  void learn_bypass_only(const Endpoint& server);
+  void learn_mixed(const Endpoint& server);
+  // The live `learned` verdict for `server` (TG_LEARNED_*), 0 when none.
+  uint32_t learned_verdict(const Endpoint& server) const;
+
+  // Userspace's verdict on a flow the kernel handed to NFQUEUE.
+  void set_flow_state(const tg_flow_key& key, tg_flow_state state, tg_flow_reason reason);
+  std::optional<tg_flow_value> flow(const tg_flow_key& key) const;
+
+  // The kernel relay for bypassed flows, or null when the kernel refused it
+  // (splice_error() says why; the terminator then copies in userspace).
+  SockmapSplicer* splicer() const;
+  const std::string& splice_error() const;
 
   // Detaches the TC programs, deletes the routing rule/route, unpins and
   // removes the pin directory. Idempotent.

@@ -1,13 +1,23 @@
-// Compiles the part of a RuleSet the kernel can decide on a SYN (DESIGN.md §4):
-// bypass by client address and bypass by destination address. A bypass rule
-// is compiled only when no earlier non-bypass rule could match any flow it
-// matches, so that a kernel bypass never pre-empts an earlier inspect/block.
+// Compiles the part of a RuleSet the kernel can decide (DESIGN.md §2, §4):
+// bypass by client address and by destination address (on the SYN), and the
+// bypassed names (`sni_policy`, checked on the first payload of a flow to a
+// learned bypass-only address). A bypass rule is compiled only when no
+// earlier non-bypass rule could match any flow it matches, so that a kernel
+// bypass never pre-empts an earlier inspect/block.
 //
 // A bypass rule is compiled when it has no `sni`, at most one of `client` and
 // `dst`, a `port` list (if any) covering every intercept port, and every
 // earlier inspect/block rule is provably disjoint from it (disjoint client
 // CIDRs, disjoint dst CIDRs, or no shared intercept port). A bypass rule
 // with no address matcher at all becomes client_bypass 0.0.0.0/0 and ::/0.
+//
+// A bypass rule with `sni` is compiled into sni_bypass when it has no
+// `client` and no `dst`, a `port` list (if any) covering every intercept
+// port, and every earlier inspect/block rule is provably disjoint from it
+// (no shared intercept port, or an `sni` list none of whose patterns can
+// match a name one of its patterns matches). Then any flow whose SNI matches
+// one of its patterns is bypassed by the rule matcher, whoever the client and
+// whatever the address: exactly what the kernel may assume.
 //
 // The default action never changes which entries are correct: an entry only
 // covers flows that userspace would send to a bypass rule before reaching the
@@ -31,9 +41,17 @@ struct KernelBypassEntry {
   size_t rule_index = 0;
 };
 
+// One `sni_policy` pattern: an exact name, or the suffix of "*.suffix".
+struct KernelSniEntry {
+  std::string name;  // lower-case, no trailing dot
+  bool wildcard = false;
+  size_t rule_index = 0;
+};
+
 struct KernelRules {
   std::vector<KernelBypassEntry> client_bypass;  // v4 and v6 mixed
   std::vector<KernelBypassEntry> dst_bypass;
+  std::vector<KernelSniEntry> sni_bypass;  // each (name, wildcard) once, first rule's index
   // Bypass rules left to userspace, as "<rule name>: <reason>" (for
   // `tlsgatectl rules`). Inspect/block rules are always userspace's and are
   // not listed.
@@ -43,5 +61,8 @@ struct KernelRules {
 // `intercept_ports`: the ports the kernel intercepts; a rule whose `ports`
 // list does not cover all of them cannot be expressed in the LPM tries.
 KernelRules compile_kernel_rules(const RuleSet& rules, std::span<const uint16_t> intercept_ports);
+
+// Can some name match both patterns?
+bool sni_patterns_intersect(const SniPattern& a, const SniPattern& b);
 
 }  // namespace tlsgate::policy

@@ -1,6 +1,7 @@
 #include "policy/rule.h"
 
 #include <algorithm>
+#include <array>
 
 namespace tlsgate::policy {
 
@@ -21,6 +22,68 @@ std::optional<Action> parse_action(std::string_view text) {
   if (text == "bypass") return Action::bypass;
   if (text == "block") return Action::block;
   return std::nullopt;
+}
+
+std::string_view to_string(UntrustedCertAction a) {
+  switch (a) {
+    case UntrustedCertAction::block:
+      return "block";
+    case UntrustedCertAction::prompt:
+      return "prompt";
+    case UntrustedCertAction::untrusted_ca:
+      return "untrusted_ca";
+    case UntrustedCertAction::allow:
+      return "allow";
+  }
+  return "block";
+}
+
+std::optional<UntrustedCertAction> parse_untrusted_cert_action(std::string_view text) {
+  for (auto a : {UntrustedCertAction::block, UntrustedCertAction::prompt,
+                 UntrustedCertAction::untrusted_ca, UntrustedCertAction::allow}) {
+    if (text == to_string(a)) return a;
+  }
+  return std::nullopt;
+}
+
+UntrustedCertAction stricter(UntrustedCertAction a, UntrustedCertAction b) {
+  // The enumerators are declared from the strictest.
+  return static_cast<int>(a) <= static_cast<int>(b) ? a : b;
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 17> kCertErrorClassNames = {
+    "expired",        "not_yet_valid",    "hostname_mismatch",  "self_signed",
+    "untrusted_root", "incomplete_chain", "invalid_signature",  "not_a_ca",
+    "bad_usage",      "revoked",          "revocation_unknown", "weak_key",
+    "weak_signature", "bad_protocol",     "no_certificate",     "client_cert_required",
+    "other",
+};
+
+}  // namespace
+
+std::span<const std::string_view> cert_error_class_names() {
+  return kCertErrorClassNames;
+}
+
+bool is_handshake_failure_class(std::string_view error_class) {
+  return error_class == "bad_protocol" || error_class == "no_certificate" ||
+         error_class == "client_cert_required";
+}
+
+UntrustedCertAction UntrustedCertPolicy::decide(std::string_view error_class) const {
+  if (is_handshake_failure_class(error_class)) return UntrustedCertAction::block;
+  auto it = per_class.find(error_class);
+  return it != per_class.end() ? it->second : default_action;
+}
+
+const UntrustedCertPolicy& RuleSet::untrusted_policy_for(const Verdict& verdict) const {
+  if (verdict.rule_index && *verdict.rule_index < rules.size()) {
+    const auto& own = rules[*verdict.rule_index].untrusted_server_cert;
+    if (own) return *own;
+  }
+  return untrusted_server_cert;
 }
 
 namespace {

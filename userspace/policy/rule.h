@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,38 @@ namespace tlsgate::policy {
 enum class Action { inspect, bypass, block };
 std::string_view to_string(Action a);
 std::optional<Action> parse_action(std::string_view text);
+
+// What to do when the upstream certificate (or handshake) fails validation
+// (DESIGN.md §5), ordered from the strictest:
+//   block        complete the client handshake, serve a block page;
+//   prompt       serve a warning page whose "continue" grants a short-lived
+//                exception bound to (client, host, certificate fingerprint);
+//   untrusted_ca forge the leaf with the deliberately untrusted CA so the
+//                client shows its own warning;
+//   allow        proceed and log (never the default).
+enum class UntrustedCertAction { block, prompt, untrusted_ca, allow };
+std::string_view to_string(UntrustedCertAction a);
+std::optional<UntrustedCertAction> parse_untrusted_cert_action(std::string_view text);
+// The stricter of two actions (block > prompt > untrusted_ca > allow): a
+// certificate with several defects gets the strictest of their actions.
+UntrustedCertAction stricter(UntrustedCertAction a, UntrustedCertAction b);
+
+// The failure classes a policy may name: the names of tls::CertErrorClass
+// (policy does not depend on tls; a tls unit test keeps the lists equal).
+std::span<const std::string_view> cert_error_class_names();
+// Classes that fail the handshake itself (no upstream session to continue
+// to): only `block` is meaningful for them.
+bool is_handshake_failure_class(std::string_view error_class);
+
+// Maps failure classes to actions; classes not listed get default_action,
+// except handshake failure classes, which are always blocked.
+struct UntrustedCertPolicy {
+  UntrustedCertAction default_action = UntrustedCertAction::block;
+  std::map<std::string, UntrustedCertAction, std::less<>> per_class;
+
+  UntrustedCertAction decide(std::string_view error_class) const;
+  bool operator==(const UntrustedCertPolicy&) const = default;
+};
 
 // An SNI matcher: exact "host.example" or wildcard "*.example" (any depth
 // below, never the apex). Stored lower-cased, without a trailing dot.
@@ -34,12 +68,21 @@ struct Rule {
   std::vector<Cidr> dst;        // empty: any
   std::vector<Cidr> client;     // empty: any
   std::vector<uint16_t> ports;  // empty: any intercept port
-  int source_line = 0;          // line in the config file, for messages
+  // Replaces RuleSet::untrusted_server_cert for flows this rule inspects.
+  std::optional<UntrustedCertPolicy> untrusted_server_cert;
+  int source_line = 0;  // line in the config file, for messages
 };
+
+struct Verdict;
 
 struct RuleSet {
   std::vector<Rule> rules;
   Action default_action = Action::inspect;
+  // [upstream] untrusted_server_cert: for inspected flows whose rule has none.
+  UntrustedCertPolicy untrusted_server_cert;
+
+  // The policy that applies to a flow with this verdict.
+  const UntrustedCertPolicy& untrusted_policy_for(const Verdict& verdict) const;
 };
 
 // What is known about a flow when it is classified. `sni` is the normalized

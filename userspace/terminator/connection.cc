@@ -12,6 +12,7 @@
 
 #include "policy/rule_matcher.h"
 #include "terminator/tls_alert.h"
+#include "terminator/tls_session.h"
 #include "tls/client_facing_context.h"
 
 namespace tlsgate::terminator {
@@ -53,55 +54,24 @@ socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& ss) {
   return sizeof(sockaddr_in6);
 }
 
-tls::SslPtr new_memory_ssl(SSL_CTX* ctx) {
-  tls::SslPtr ssl(SSL_new(ctx));
-  if (!ssl) return ssl;
-  BIO* rbio = BIO_new(BIO_s_mem());
-  BIO* wbio = BIO_new(BIO_s_mem());
-  if (rbio == nullptr || wbio == nullptr) {
-    BIO_free(rbio);
-    BIO_free(wbio);
-    return nullptr;
-  }
-  // An empty read BIO means "no bytes yet", not end of file.
-  BIO_set_mem_eof_return(rbio, -1);
-  SSL_set_bio(ssl.get(), rbio, wbio);  // the SSL owns both from here
-  SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
-  return ssl;
-}
-
-// ALPN wire format of the protocols we relay, in the client's order.
-std::vector<uint8_t> filtered_alpn(const std::vector<std::string>& offered) {
-  std::vector<uint8_t> wire;
-  for (const auto& p : offered) {
-    if (p != "h2" && p != "http/1.1") continue;
-    wire.push_back(static_cast<uint8_t>(p.size()));
-    wire.insert(wire.end(), p.begin(), p.end());
-  }
-  return wire;
-}
-
-std::string last_openssl_error() {
-  unsigned long e = ERR_peek_last_error();
-  ERR_clear_error();
-  if (e == 0) return "no OpenSSL error queued";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
 }  // namespace
 
 const char* to_string(Connection::State s) {
   switch (s) {
     case Connection::State::reading_hello:
       return "reading_hello";
+    case Connection::State::verifying_bypass:
+      return "verifying_bypass";
     case Connection::State::connecting:
       return "connecting";
     case Connection::State::splicing:
       return "splicing";
     case Connection::State::upstream_handshake:
       return "upstream_handshake";
+    case Connection::State::checking_revocation:
+      return "checking_revocation";
+    case Connection::State::serving_page:
+      return "serving_page";
     case Connection::State::client_handshake:
       return "client_handshake";
     case Connection::State::relaying:
@@ -182,21 +152,29 @@ void Connection::on_client_hello_bytes(std::span<const uint8_t> bytes) {
 void Connection::classify() {
   policy::FlowFacts facts{client_.address, original_dst_, std::nullopt};
   if (!sni_.empty()) facts.sni = sni_;
-  auto rules = ctx_.rules.load();
+  rules_ = ctx_.rules.load();
+  const auto& rules = rules_;
   verdict_ = policy::match(*rules, facts);
   classified_ = true;
   flow_action_ = std::string(policy::to_string(verdict_.action));
   switch (verdict_.action) {
     case policy::Action::block:
       TerminatorCounters::add(counters_.blocked);
+      teach_kernel(false);
       refuse_with_alert(tls_alert::kAccessDenied, "rule");
       return;
     case policy::Action::bypass:
+      if (bypass_needs_probe(*rules)) {
+        verify_bypass();  // connects once the destination is proven (connection_bypass.cc)
+        return;
+      }
       TerminatorCounters::add(counters_.bypassed);
+      teach_kernel(false);
       connect_upstream();
       return;
     case policy::Action::inspect:
       TerminatorCounters::add(counters_.inspected);
+      teach_kernel(false);
       connect_upstream();
       return;
   }
@@ -232,6 +210,8 @@ void Connection::on_connect(int result) {
     // Replay the client's first flight as received; from here on, bytes pass as they are.
     state_ = State::splicing;
     for (auto& st : sides_) st.send_timeout = to_timespec(ctx_.settings.idle_timeout);
+    if (start_kernel_splice()) return;  // the kernel relays (connection_kernel_splice.cc)
+    TerminatorCounters::add(counters_.userspace_splices);
     side(Side::upstream).out.append(hello_.raw());
     hello_.clear();
     kick_send(Side::upstream);
@@ -242,105 +222,6 @@ void Connection::on_connect(int result) {
   begin_upstream_tls();
 }
 
-void Connection::begin_upstream_tls() {
-  state_ = State::upstream_handshake;
-  upstream_ssl_ = new_memory_ssl(ctx_.upstream_ctx.get());
-  if (!upstream_ssl_) {
-    refuse_with_alert(tls_alert::kInternalError, "upstream_ssl: " + last_openssl_error());
-    return;
-  }
-  SSL_set_connect_state(upstream_ssl_.get());
-  // Same name upstream as the client asked for; without SNI the certificate
-  // must be valid for the address itself (never for names it claims).
-  bool has_sni = !sni_.empty();
-  try {
-    tls::UpstreamVerifier::prepare(upstream_ssl_.get(),
-                                   has_sni ? sni_ : original_dst_.address.to_string(), has_sni,
-                                   &verify_failure_);
-  } catch (const std::exception& e) {
-    refuse_with_alert(tls_alert::kInternalError, std::string("upstream_prepare: ") + e.what());
-    return;
-  }
-  auto alpn = filtered_alpn(hello_.alpn_offered());
-  if (!alpn.empty()) {
-    SSL_set_alpn_protos(upstream_ssl_.get(), alpn.data(), static_cast<unsigned>(alpn.size()));
-  }
-  drive_upstream_handshake();
-}
-
-void Connection::drive_upstream_handshake() {
-  ERR_clear_error();  // the error queue is per thread, shared by all its connections
-  int ret = SSL_do_handshake(upstream_ssl_.get());
-  if (ret == 1) {
-    flush_tls(Side::upstream);
-    upstream_verified();
-    return;
-  }
-  int err = SSL_get_error(upstream_ssl_.get(), ret);
-  if (err == SSL_ERROR_WANT_READ) {
-    flush_tls(Side::upstream);
-    arm_recv(Side::upstream);
-    return;
-  }
-  fail_upstream_tls(ret);
-}
-
-void Connection::fail_upstream_tls(int ssl_ret) {
-  // Classify first: it reads (and drains) this thread's OpenSSL error queue.
-  tls::VerifyFailure failure = tls::classify_handshake_error(upstream_ssl_.get(), ssl_ret);
-  flush_tls(Side::upstream);  // our alert to the server, if OpenSSL wrote one
-  tls::PeerCertSummary peer = tls::UpstreamVerifier::summarize_peer(upstream_ssl_.get());
-  events::TlsEvent ev;
-  ev.client = client_.to_string();
-  ev.server = original_dst_.to_string();
-  if (!sni_.empty()) ev.sni = sni_;
-  ev.error_class = std::string(tls::to_string(failure.error_class));
-  ev.detail = failure.detail;
-  ev.subject = peer.subject;
-  ev.issuer = peer.issuer;
-  ev.fingerprint_sha256 = peer.fingerprint_sha256;
-  ev.chain = peer.chain;
-  ev.action = "block";
-  ctx_.events->emit(ev);
-  TerminatorCounters::add(counters_.upstream_cert_failures);
-  flow_action_ = "block";
-  upstream_cert_sha256_ = peer.fingerprint_sha256;
-  refuse_with_alert(tls_alert::kHandshakeFailure, "upstream_tls_failed:" + ev.error_class);
-}
-
-void Connection::upstream_verified() {
-  SSL* up = upstream_ssl_.get();
-  const unsigned char* alpn = nullptr;
-  unsigned alpn_len = 0;
-  SSL_get0_alpn_selected(up, &alpn, &alpn_len);
-  upstream_alpn_.assign(reinterpret_cast<const char*>(alpn), alpn_len);
-  tls_version_ = SSL_get_version(up);
-  X509* leaf = SSL_get0_peer_certificate(up);
-  std::shared_ptr<const tls::ForgedCert> forged;
-  try {
-    forged = ctx_.forged_cache->get_or_forge(*ctx_.forger, leaf);
-  } catch (const std::exception& e) {
-    flow_action_ = "block";
-    refuse_with_alert(tls_alert::kHandshakeFailure, std::string("forge_failed: ") + e.what());
-    return;
-  }
-  upstream_cert_sha256_ = tls::UpstreamVerifier::summarize_peer(up).fingerprint_sha256;
-
-  state_ = State::client_handshake;
-  client_ssl_ = new_memory_ssl(ctx_.client_facing_ctx.get());
-  if (!client_ssl_) {
-    refuse_with_alert(tls_alert::kInternalError, "client_ssl: " + last_openssl_error());
-    return;
-  }
-  SSL_set_accept_state(client_ssl_.get());
-  tls::set_forged_identity(client_ssl_.get(), *forged);
-  tls::set_alpn_choice(client_ssl_.get(), &upstream_alpn_);
-  const auto& flight = hello_.raw();
-  BIO_write(SSL_get_rbio(client_ssl_.get()), flight.data(), static_cast<int>(flight.size()));
-  hello_.clear();
-  drive_client_handshake();
-}
-
 // ---------------------------------------------------------------- client
 
 void Connection::drive_client_handshake() {
@@ -348,6 +229,11 @@ void Connection::drive_client_handshake() {
   int ret = SSL_do_handshake(client_ssl_.get());
   flush_tls(Side::client);
   if (ret == 1) {
+    if (page_) {  // an invalid upstream: the client gets our page, nothing else
+      state_ = State::serving_page;
+      serve_page();
+      return;
+    }
     state_ = State::relaying;
     for (auto& st : sides_) st.send_timeout = to_timespec(ctx_.settings.idle_timeout);
     // Application data may have arrived with the client's Finished.
@@ -414,6 +300,10 @@ void Connection::splice_raw(Side from, std::span<const uint8_t> bytes) {
 
 // A raw relay passes a FIN on once everything before it was delivered.
 void Connection::maybe_half_close(Side from) {
+  if (kernel_splice_) {
+    kernel_half_close(from);
+    return;
+  }
   SideState& to = side(other(from));
   if (side(from).eof && !to.shut_wr && to.out.empty()) {
     shutdown(fd(other(from)), SHUT_WR);
@@ -444,7 +334,6 @@ void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
       return;
     }
     TerminatorCounters::add(counters_.handshake_timeouts);
-    if (!classified_) flow_action_ = "block";
     refuse_with_alert(state_ == State::upstream_handshake ? tls_alert::kInternalError : 0,
                       std::string("timeout_in_") + to_string(state_));
     return;
@@ -484,6 +373,10 @@ void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
     case State::client_handshake:
       BIO_write(SSL_get_rbio(client_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
       drive_client_handshake();
+      return;
+    case State::serving_page:
+      BIO_write(SSL_get_rbio(client_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
+      serve_page();
       return;
     case State::relaying:
       BIO_write(SSL_get_rbio(ssl(s)), bytes.data(), static_cast<int>(bytes.size()));
@@ -540,6 +433,7 @@ void Connection::arm_recv(Side s) {
   SideState& st = side(s);
   if (st.recv_armed || st.eof || fd(s) < 0) return;
   if (state_ == State::draining || state_ == State::closed) return;
+  if (kernel_splice_) return;  // the kernel reads this flow's sockets
   st.recv_armed = true;
   bool in_handshake = state_ != State::relaying && state_ != State::splicing;
   if (in_handshake) {
@@ -572,8 +466,10 @@ void Connection::flush_tls(Side s) {
 }
 
 // Refuses the flow: a TLS alert to the client (alert 0: none, just close).
+// Whatever the verdict was, the flow ended refused: the event says "block"
+// (the rule and the reason say why).
 void Connection::refuse_with_alert(uint8_t alert, std::string reason) {
-  if (!classified_) flow_action_ = "block";
+  flow_action_ = "block";
   if (alert != 0 && !client_ssl_) {
     side(Side::client).out.append(tls_alert::fatal(alert));
     kick_send(Side::client);
@@ -594,6 +490,7 @@ void Connection::close_when_flushed(std::string reason) {
 void Connection::teardown() {
   if (state_ == State::closed) return;
   state_ = State::closed;
+  fold_kernel_splice_bytes();
   emit_flow_event();
   if (pending_ops > 0) {
     for (Side s : {Side::client, Side::upstream}) {
@@ -604,6 +501,22 @@ void Connection::teardown() {
   if (client_fd_) shutdown(client_fd_.get(), SHUT_WR);
 }
 
+FlowSnapshot Connection::snapshot(unsigned worker) const {
+  FlowSnapshot s;
+  s.worker = worker;
+  s.client = client_;
+  s.server = original_dst_;
+  s.state = to_string(state_);
+  s.age = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                started_);
+  s.sni = sni_;
+  s.action = flow_action_;
+  s.rule = classified_ ? verdict_.rule_name : "";
+  s.bytes_from_client = bytes_from_client_;
+  s.bytes_from_server = bytes_from_server_;
+  return s;
+}
+
 void Connection::emit_flow_event() {
   events::FlowEvent ev;
   ev.client = client_.to_string();
@@ -612,6 +525,7 @@ void Connection::emit_flow_event() {
   ev.action = flow_action_.empty() ? "none" : flow_action_;
   ev.rule = classified_ ? verdict_.rule_name : "none";
   ev.reason = end_reason_.empty() ? "closed" : end_reason_;
+  if (!validation_note_.empty()) ev.reason = validation_note_ + "," + ev.reason;
   ev.bytes_from_client = bytes_from_client_;
   ev.bytes_from_server = bytes_from_server_;
   ev.duration = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -9,6 +9,10 @@
 //
 // The upstream is validated before the client gets any answer: the client
 // never sees a certificate we did not check. Every wait has a timeout.
+// A bypass granted by name first waits in verifying_bypass for the probe
+// that proves the destination serves that name (bypass_probe.h); a failed
+// probe makes the flow inspected. A spliced flow is relayed by the kernel
+// (sockmap) when it can be, by this connection's own copy otherwise.
 #pragma once
 
 #include <linux/time_types.h>
@@ -16,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,12 +28,17 @@
 
 #include "common/ip_address.h"
 #include "common/unique_fd.h"
+#include "pages/page_responder.h"
 #include "policy/rule.h"
+#include "terminator/bypass_probe.h"
 #include "terminator/client_hello_reader.h"
+#include "terminator/flow_snapshot.h"
+#include "terminator/kernel_splice_watch.h"
 #include "terminator/outbound_queue.h"
 #include "terminator/terminator_context.h"
 #include "terminator/worker_mailbox.h"
 #include "tls/openssl_handles.h"
+#include "tls/revocation_checker.h"
 #include "tls/upstream_verifier.h"
 
 namespace tlsgate::terminator {
@@ -55,16 +65,25 @@ class ConnectionIo {
   // A handle through which other threads can run code on this connection
   // (on its worker thread) — for work done off the data path.
   virtual ConnectionWaker waker(Connection& c) = 0;
+  // Waits for `events` (poll(2) bits) on `side`'s socket, up to `timeout`;
+  // completion calls Connection::on_poll (-ECANCELED: the timeout).
+  virtual void poll(Connection& c, Side side, unsigned events,
+                    const __kernel_timespec& timeout) = 0;
+  // Completion calls Connection::on_timer after `after` (kept valid by the caller).
+  virtual void timer(Connection& c, const __kernel_timespec& after) = 0;
 };
 
 class Connection {
  public:
   enum class State {
     reading_hello,
+    verifying_bypass,
     connecting,
     splicing,
     upstream_handshake,
+    checking_revocation,
     client_handshake,
+    serving_page,
     relaying,
     draining,
     closed,
@@ -81,9 +100,17 @@ class Connection {
   void on_recv(Side side, int result, std::span<const uint8_t> bytes);
   void on_send(Side side, int result);
   void on_connect(int result);
+  void on_poll(Side side, int result);
+  void on_timer(int result);
+  // The probe of a bypass by name came back (delivered through the mailbox).
+  void on_probe_result(const ProbeResult& result);
+  // The revocation status of the upstream chain (delivered through the mailbox).
+  void on_revocation_result(const tls::RevocationResult& result);
   // The worker is stopping: end the flow now.
   void abort(const char* reason);
 
+  // What `tlsgatectl flows` shows of this flow.
+  FlowSnapshot snapshot(unsigned worker) const;
   uint32_t slot() const { return slot_; }
   uint64_t serial() const { return serial_; }
   State state() const { return state_; }
@@ -105,23 +132,47 @@ class Connection {
   // reading_hello
   void on_client_hello_bytes(std::span<const uint8_t> bytes);
   void classify();
+  // bypass by name (connection_bypass.cc)
+  bool bypass_needs_probe(const policy::RuleSet& rules) const;
+  void verify_bypass();
+  void teach_kernel(bool bypass_verified);
   // upstream
   void connect_upstream();
+  // upstream validation and the untrusted-certificate policy (connection_validation.cc)
   void begin_upstream_tls();
   void drive_upstream_handshake();
+  void fail_upstream_tls(int ssl_ret);
   void upstream_verified();
+  void apply_untrusted_policy(const tls::VerifyFailure& failure, bool session_usable);
+  policy::UntrustedCertAction decide_untrusted(const tls::VerifyFailure& failure,
+                                               std::string_view leaf_sha256) const;
+  const policy::UntrustedCertPolicy& untrusted_policy() const;
+  std::string requested_host() const;
+  std::shared_ptr<const tls::ForgedCert> forge_mirroring_upstream();
+  void relay_with_identity(std::shared_ptr<const tls::ForgedCert> identity);
+  void emit_tls_event(const tls::VerifyFailure& failure, const tls::PeerCertSummary& peer,
+                      std::string_view action);
   // client
+  void start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn);
   void drive_client_handshake();
+  // block and warning pages (connection_page.cc)
+  void show_untrusted_page(bool prompt, const tls::VerifyFailure& failure,
+                           tls::PeerCertSummary peer);
+  void serve_page();
   // data phases
   void relay_tls(Side from);
   void splice_raw(Side from, std::span<const uint8_t> bytes);
   void maybe_half_close(Side from);
+  // kernel splice, sockmap (connection_kernel_splice.cc)
+  bool start_kernel_splice();
+  void arm_splice_poll(Side side);
+  void kernel_half_close(Side from);
+  void fold_kernel_splice_bytes();
   // plumbing
   void arm_recv(Side side);
   void kick_send(Side side);
   void flush_tls(Side side);
   void refuse_with_alert(uint8_t alert, std::string reason);
-  void fail_upstream_tls(int ssl_ret);
   void close_when_flushed(std::string reason);
   void teardown();
   void emit_flow_event();
@@ -147,11 +198,17 @@ class Connection {
   ClientHelloReader hello_;
   std::string sni_;
   policy::Verdict verdict_;
+  std::shared_ptr<const policy::RuleSet> rules_;  // the rules the verdict came from
   bool classified_ = false;
 
   tls::SslPtr upstream_ssl_;  // we are the client; memory BIOs
   tls::SslPtr client_ssl_;    // we are the server; memory BIOs
   std::optional<tls::VerifyFailure> verify_failure_;
+  tls::FailureTolerance tolerance_;                       // alive as long as upstream_ssl_
+  std::optional<policy::UntrustedCertAction> tolerated_;  // strictest defect relayed anyway
+  std::string validation_note_;  // e.g. "upstream_cert_allowed:expired", for the flow event
+  std::unique_ptr<pages::PageResponder> page_;
+  std::string page_alpn_;
   std::string upstream_alpn_;
   std::string upstream_cert_sha256_;
   std::string tls_version_;
@@ -166,6 +223,14 @@ class Connection {
   socklen_t upstream_addr_len_ = 0;
   __kernel_timespec connect_timeout_{};
   __kernel_timespec handshake_deadline_{};  // CLOCK_MONOTONIC, absolute
+
+  // Kernel splice: set while the kernel relays this flow's bytes.
+  std::unique_ptr<KernelSpliceWatch> kernel_splice_;
+  bool poll_armed_[2] = {false, false};
+  bool timer_armed_ = false;
+  __kernel_timespec poll_timeout_{};
+  __kernel_timespec drain_check_{};
+  uint64_t splice_progress_ = 0;  // bytes relayed at the last idle check
 };
 
 const char* to_string(Connection::State s);

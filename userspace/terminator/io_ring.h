@@ -23,7 +23,10 @@ enum class OpKind : uint8_t {
   connect_upstream,
   link_timeout,  // the timeout linked to any of the above
   cancel,
-  wakeup,  // the worker's eventfd (stop / reload)
+  wakeup,         // the worker's eventfd (stop / reload)
+  poll_client,    // end of a kernel-spliced flow's client socket (POLLRDHUP ...)
+  poll_upstream,  // same, upstream socket
+  timer,          // a connection's own timer (kernel splice drain checks)
 };
 
 struct OpTag {

@@ -1,5 +1,7 @@
 #include "terminator/terminator.h"
 
+#include <future>
+
 #include "terminator/listener.h"
 
 namespace tlsgate::terminator {
@@ -10,6 +12,7 @@ Terminator::Terminator(const TerminatorContext& ctx) : ctx_(ctx) {
     workers_.push_back(
         std::make_unique<Worker>(i, ctx_, open_transparent_listeners(ctx.settings.listen_port)));
   }
+  heartbeat_ = std::make_unique<WorkerHeartbeat>(workers_.size());
 }
 
 Terminator::~Terminator() {
@@ -23,6 +26,40 @@ void Terminator::start() {
 void Terminator::stop() {
   for (auto& w : workers_) w->request_stop();
   for (auto& w : workers_) w->join();
+}
+
+bool Terminator::workers_answered_then_ping() {
+  const bool answered = heartbeat_->all_answered();
+  const uint64_t round = heartbeat_->next_round();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->post_task([hb = heartbeat_.get(), i, round] { hb->answer(i, round); });
+  }
+  return answered;
+}
+
+FlowListing Terminator::flows(std::chrono::milliseconds wait) const {
+  std::vector<std::future<std::vector<FlowSnapshot>>> answers;
+  for (const auto& w : workers_) {
+    auto promise = std::make_shared<std::promise<std::vector<FlowSnapshot>>>();
+    answers.push_back(promise->get_future());
+    // A dropped task (worker gone) breaks the promise: counted below.
+    w->post_task([promise, worker = w.get()] { promise->set_value(worker->snapshot_flows()); });
+  }
+  FlowListing listing;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (auto& answer : answers) {
+    if (answer.wait_until(deadline) != std::future_status::ready) {
+      ++listing.workers_not_answering;
+      continue;
+    }
+    try {
+      auto flows = answer.get();
+      listing.flows.insert(listing.flows.end(), flows.begin(), flows.end());
+    } catch (const std::future_error&) {
+      ++listing.workers_not_answering;
+    }
+  }
+  return listing;
 }
 
 std::map<std::string, uint64_t> Terminator::counters() const {
@@ -43,6 +80,9 @@ std::map<std::string, uint64_t> Terminator::counters() const {
     add("upstream_connect_failures", c.upstream_connect_failures);
     add("upstream_tls_failures", c.upstream_cert_failures);
     add("client_handshake_failures", c.client_handshake_failures);
+    add("bypass_probe_failures", c.bypass_probe_failures);
+    add("kernel_splices", c.kernel_splices);
+    add("userspace_splices", c.userspace_splices);
   }
   return out;
 }

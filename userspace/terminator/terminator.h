@@ -2,6 +2,7 @@
 // io_uring and connections (DESIGN.md §3).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "terminator/terminator_context.h"
 #include "terminator/worker.h"
+#include "terminator/worker_heartbeat.h"
 
 namespace tlsgate::terminator {
 
@@ -26,9 +28,18 @@ class Terminator {
   // Counter name -> value summed over workers.
   std::map<std::string, uint64_t> counters() const;
 
+  // Watchdog thread: true when every worker answered the previous ping (the
+  // first call: true); then pings every worker again.
+  bool workers_answered_then_ping();
+  // Any thread: every worker's live flows. A worker that does not answer
+  // within `wait` is counted in workers_not_answering instead.
+  FlowListing flows(std::chrono::milliseconds wait) const;
+  size_t worker_count() const { return workers_.size(); }
+
  private:
   const TerminatorContext& ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<WorkerHeartbeat> heartbeat_;
 };
 
 }  // namespace tlsgate::terminator

@@ -11,12 +11,19 @@
 
 #include "config/gateway_config.h"
 #include "events/event_log.h"
+#include "pages/exception_store.h"
+#include "pages/exception_token.h"
 #include "policy/rule.h"
+#include "policy/sni_bypass_set.h"
+#include "terminator/kernel_offload.h"
 #include "tls/forged_cert_cache.h"
 #include "tls/leaf_forger.h"
 #include "tls/openssl_handles.h"
+#include "tls/revocation_checker.h"
 
 namespace tlsgate::terminator {
+
+class BypassProber;
 
 struct TerminatorSettings {
   uint16_t listen_port = 15443;
@@ -26,6 +33,8 @@ struct TerminatorSettings {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{300000};
+  config::RevocationMode revocation = config::RevocationMode::soft_fail;
+  std::chrono::milliseconds prompt_exception_ttl{std::chrono::hours(1)};
 };
 
 // Per-worker counters; summed when read. Relaxed atomics: one writer each.
@@ -41,6 +50,9 @@ struct TerminatorCounters {
   std::atomic<uint64_t> upstream_connect_failures{0};
   std::atomic<uint64_t> upstream_cert_failures{0};
   std::atomic<uint64_t> client_handshake_failures{0};
+  std::atomic<uint64_t> bypass_probe_failures{0};  // name bypasses inspected instead
+  std::atomic<uint64_t> kernel_splices{0};         // bypassed flows relayed by the kernel
+  std::atomic<uint64_t> userspace_splices{0};      // bypassed flows copied by the terminator
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -55,6 +67,22 @@ struct TerminatorContext {
   const tls::LeafForger* forger = nullptr;
   tls::ForgedCertCache* forged_cache = nullptr;
   events::EventLog* events = nullptr;
+  // Invalid upstreams (DESIGN.md §5): the CA no client trusts (untrusted_ca),
+  // CRL checks, and the prompt's continue tokens and granted exceptions.
+  const tls::LeafForger* untrusted_forger = nullptr;
+  tls::RevocationChecker* revocation = nullptr;  // null: no CRL checks
+  const pages::ExceptionToken* exception_tokens = nullptr;
+  pages::ExceptionStore* exceptions = nullptr;
+  // Kernel side (DESIGN.md §2, §3); null pointers: that part is not used.
+  // The compiled bypassed names the kernel checks (sni_policy), replaced
+  // together with `rules` on reload: only a name the kernel knows may teach
+  // it an address.
+  std::atomic<std::shared_ptr<const policy::SniBypassSet>> kernel_names;
+  LearnedAddressFeed* learned = nullptr;
+  KernelSplice* splice = nullptr;
+  // Proves bypasses by name (bypass_probe.h). Null: a name bypass cannot be
+  // proven, and such flows are inspected.
+  BypassProber* prober = nullptr;
 };
 
 }  // namespace tlsgate::terminator

@@ -144,6 +144,15 @@ void Worker::on_cqe(const io_uring_cqe& cqe) {
     case OpKind::connect_upstream:
       c.on_connect(cqe.res);
       break;
+    case OpKind::poll_client:
+      c.on_poll(Side::client, cqe.res);
+      break;
+    case OpKind::poll_upstream:
+      c.on_poll(Side::upstream, cqe.res);
+      break;
+    case OpKind::timer:
+      c.on_timer(cqe.res);
+      break;
     default:  // link_timeout, cancel: only the pending count matters
       break;
   }
@@ -191,6 +200,7 @@ void Worker::on_accept(size_t listener_index, const io_uring_cqe& cqe) {
 }
 
 void Worker::deliver_mail() {
+  for (auto& task : mailbox_->take_tasks()) task();
   for (auto& letter : mailbox_->take()) {
     if (letter.slot >= slots_.size() || !slots_[letter.slot]) continue;
     Connection& c = *slots_[letter.slot];
@@ -198,6 +208,14 @@ void Worker::deliver_mail() {
     letter.deliver(c);
     maybe_finished_.push_back(letter.slot);
   }
+}
+
+std::vector<FlowSnapshot> Worker::snapshot_flows() const {
+  std::vector<FlowSnapshot> out;
+  for (const auto& c : slots_) {
+    if (c && c->state() != Connection::State::closed) out.push_back(c->snapshot(index_));
+  }
+  return out;
 }
 
 ConnectionWaker Worker::waker(Connection& c) {
@@ -264,6 +282,25 @@ void Worker::cancel_recv(Connection& c, Side side) {
   io_uring_sqe* sqe = ring_->next_sqe();
   io_uring_prep_cancel64(sqe, OpTag{recv_kind(side), c.slot()}.encode(), IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(sqe, OpTag{OpKind::cancel, c.slot()}.encode());
+  c.pending_ops += 1;
+}
+
+void Worker::poll(Connection& c, Side side, unsigned events, const __kernel_timespec& timeout) {
+  io_uring_sqe* ts_sqe = nullptr;
+  io_uring_sqe* sqe = linked_pair(&ts_sqe);
+  io_uring_prep_poll_add(sqe, c.fd(side), events);
+  sqe->flags |= IOSQE_IO_LINK;
+  OpKind kind = side == Side::client ? OpKind::poll_client : OpKind::poll_upstream;
+  io_uring_sqe_set_data64(sqe, OpTag{kind, c.slot()}.encode());
+  io_uring_prep_link_timeout(ts_sqe, const_cast<__kernel_timespec*>(&timeout), 0);
+  io_uring_sqe_set_data64(ts_sqe, OpTag{OpKind::link_timeout, c.slot()}.encode());
+  c.pending_ops += 2;
+}
+
+void Worker::timer(Connection& c, const __kernel_timespec& after) {
+  io_uring_sqe* sqe = ring_->next_sqe();
+  io_uring_prep_timeout(sqe, const_cast<__kernel_timespec*>(&after), 0, 0);
+  io_uring_sqe_set_data64(sqe, OpTag{OpKind::timer, c.slot()}.encode());
   c.pending_ops += 1;
 }
 

@@ -4,12 +4,15 @@
 // other workers except the read-mostly TerminatorContext.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "common/unique_fd.h"
 #include "terminator/connection.h"
+#include "terminator/flow_snapshot.h"
 #include "terminator/io_ring.h"
 #include "terminator/terminator_context.h"
 #include "terminator/worker_mailbox.h"
@@ -27,6 +30,10 @@ class Worker final : public ConnectionIo {
   void join();
 
   const TerminatorCounters& counters() const { return counters_; }
+  // Any thread: runs `task` on this worker's thread (dropped once it exited).
+  void post_task(std::function<void()> task) { mailbox_->post_task(std::move(task)); }
+  // Worker thread only (from a posted task): its live flows.
+  std::vector<FlowSnapshot> snapshot_flows() const;
 
   // ConnectionIo
   void recv(Connection& c, Side side, const __kernel_timespec& timeout, bool absolute) override;
@@ -36,6 +43,8 @@ class Worker final : public ConnectionIo {
                const __kernel_timespec& timeout) override;
   void cancel_recv(Connection& c, Side side) override;
   void cancel_all(Connection& c, int fd) override;
+  void poll(Connection& c, Side side, unsigned events, const __kernel_timespec& timeout) override;
+  void timer(Connection& c, const __kernel_timespec& after) override;
   ConnectionWaker waker(Connection& c) override;
 
  private:

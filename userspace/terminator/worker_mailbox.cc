@@ -23,6 +23,15 @@ void WorkerMailbox::post(Letter letter) {
   wake();
 }
 
+void WorkerMailbox::post_task(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    tasks_.push_back(std::move(task));
+  }
+  wake();
+}
+
 void WorkerMailbox::request_stop() {
   stop_.store(true, std::memory_order_release);
   wake();
@@ -33,10 +42,16 @@ std::vector<WorkerMailbox::Letter> WorkerMailbox::take() {
   return std::exchange(letters_, {});
 }
 
+std::vector<std::function<void()>> WorkerMailbox::take_tasks() {
+  std::lock_guard lock(mu_);
+  return std::exchange(tasks_, {});
+}
+
 void WorkerMailbox::close() {
   std::lock_guard lock(mu_);
   closed_ = true;
   letters_.clear();
+  tasks_.clear();
 }
 
 void WorkerMailbox::wake() {

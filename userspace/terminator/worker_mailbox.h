@@ -1,6 +1,7 @@
 // Work handed to a worker thread from other threads (prober, revocation
 // fetcher, control socket): posted with the target connection's slot and
-// serial, run on the worker thread when its eventfd completion arrives.
+// serial (or as a task for the worker itself), run on the worker thread when
+// its eventfd completion arrives.
 // Shared ownership lets a late poster outlive the worker safely: after
 // close(), posts are dropped.
 #pragma once
@@ -31,10 +32,14 @@ class WorkerMailbox {
   int eventfd() const { return fd_.get(); }
   // Any thread.
   void post(Letter letter);
+  // Work for the worker itself, not tied to a connection (a watchdog ping,
+  // a snapshot of its flows). Dropped, like letters, once the worker exits.
+  void post_task(std::function<void()> task);
   void request_stop();
   bool stop_requested() const { return stop_.load(std::memory_order_acquire); }
   // Worker thread: the letters posted so far.
   std::vector<Letter> take();
+  std::vector<std::function<void()>> take_tasks();
   // Worker thread, when it exits: later posts are dropped.
   void close();
 
@@ -44,6 +49,7 @@ class WorkerMailbox {
   UniqueFd fd_;
   std::mutex mu_;
   std::vector<Letter> letters_;
+  std::vector<std::function<void()>> tasks_;
   bool closed_ = false;
   std::atomic<bool> stop_{false};
 };

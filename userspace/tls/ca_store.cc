@@ -36,10 +36,15 @@ struct IssuedCa {
   EvpPkeyPtr key;
 };
 
-X509NamePtr ca_name(const char* kind, const ASN1_OCTET_STRING* key_id) {
-  // The key id in the CN tells installations apart in a client's trust list.
-  std::string cn =
-      std::string("tlsgate ") + kind + " CA " + hex_lower(ASN1_STRING_get0_data(key_id), 4);
+constexpr const char* kUntrustedSubdir = "untrusted";
+constexpr std::string_view kUntrustedMarker = "tlsgate UNTRUSTED ";
+
+X509NamePtr ca_name(const char* kind, const ASN1_OCTET_STRING* key_id, bool untrusted) {
+  // The key id in the CN tells installations apart in a client's trust list;
+  // the untrusted CA says what it is wherever a client shows its name.
+  std::string cn = std::string(untrusted ? kUntrustedMarker : "tlsgate ") + kind + " CA " +
+                   hex_lower(ASN1_STRING_get0_data(key_id), 4) +
+                   (untrusted ? " (do not install)" : "");
   X509NamePtr name(X509_NAME_new());
   auto add = [&](int nid, const std::string& value) {
     if (!name || X509_NAME_add_entry_by_NID(name.get(), nid, MBSTRING_UTF8,
@@ -48,14 +53,14 @@ X509NamePtr ca_name(const char* kind, const ASN1_OCTET_STRING* key_id) {
       throw_openssl_error("cannot build CA name");
     }
   };
-  add(NID_organizationName, "tlsgate");
+  add(NID_organizationName, untrusted ? "tlsgate (untrusted)" : "tlsgate");
   add(NID_commonName, cn);
   return name;
 }
 
 // issuer == nullptr: self-signed root.
 IssuedCa issue_ca(const char* kind, const char* curve, time_t lifetime, const char* constraints,
-                  const IssuedCa* issuer) {
+                  const IssuedCa* issuer, bool untrusted) {
   IssuedCa ca{X509Ptr(X509_new()), generate_ec_key(curve)};
   X509* cert = ca.cert.get();
   if (!cert || X509_set_version(cert, X509_VERSION_3) != 1 ||
@@ -67,7 +72,7 @@ IssuedCa issue_ca(const char* kind, const char* curve, time_t lifetime, const ch
   set_validity(cert, now - kClockSkew, now + lifetime);
 
   Asn1OctetStringPtr key_id = public_key_id(cert);
-  X509NamePtr subject = ca_name(kind, key_id.get());
+  X509NamePtr subject = ca_name(kind, key_id.get(), untrusted);
   if (X509_set_subject_name(cert, subject.get()) != 1 ||
       X509_set_issuer_name(
           cert, issuer ? X509_get_subject_name(issuer->cert.get()) : subject.get()) != 1) {
@@ -102,21 +107,24 @@ class PendingDirectory {
 };
 
 // Whole CA or nothing: the four files are written into a private temporary
-// directory that is renamed to ca/ in one step, so a crash never leaves a
-// half CA. rename(2) replaces only an absent or empty ca/, never files.
-// Returns false when another process created the CA first.
-bool create_ca(const fs::path& state_dir, const fs::path& ca_dir) {
-  fs::create_directories(state_dir);
-  std::string tmpl = (state_dir / "ca.tmp-XXXXXX").string();
+// directory next to `ca_dir` that is renamed to it in one step, so a crash
+// never leaves a half CA. rename(2) replaces only an absent or empty
+// directory, never files. Returns false when another process created the CA
+// first.
+bool create_ca(const fs::path& ca_dir, bool untrusted) {
+  const fs::path parent = ca_dir.parent_path();
+  fs::create_directories(parent);
+  std::string tmpl = (parent / (ca_dir.filename().string() + ".tmp-XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) {  // mode 0700
-    throw std::runtime_error("cannot create a directory in " + state_dir.string() + ": " +
+    throw std::runtime_error("cannot create a directory in " + parent.string() + ": " +
                              std::strerror(errno));
   }
   PendingDirectory pending{fs::path(tmpl)};
 
-  IssuedCa root = issue_ca("Root", "P-384", 3650 * kDay, "critical,CA:TRUE,pathlen:1", nullptr);
-  IssuedCa signer =
-      issue_ca("Intermediate", "P-256", 1826 * kDay, "critical,CA:TRUE,pathlen:0", &root);
+  IssuedCa root =
+      issue_ca("Root", "P-384", 3650 * kDay, "critical,CA:TRUE,pathlen:1", nullptr, untrusted);
+  IssuedCa signer = issue_ca("Intermediate", "P-256", 1826 * kDay, "critical,CA:TRUE,pathlen:0",
+                             &root, untrusted);
   write_new_private_key(pending.path() / kRootKey, root.key.get());
   write_new_certificate(pending.path() / kRootCert, root.cert.get());
   write_new_private_key(pending.path() / kSignerKey, signer.key.get());
@@ -128,7 +136,7 @@ bool create_ca(const fs::path& state_dir, const fs::path& ca_dir) {
     throw std::runtime_error("cannot create " + ca_dir.string() + ": " + std::strerror(errno));
   }
   pending.committed();
-  sync_directory(state_dir);
+  sync_directory(parent);
   return true;
 }
 
@@ -161,16 +169,37 @@ void require_match(X509* cert, EVP_PKEY* key, const fs::path& cert_path, const f
   }
 }
 
+bool is_untrusted_name(X509* cert) {
+  const std::string subject = rfc2253(X509_get_subject_name(cert));
+  return subject.find(kUntrustedMarker) != std::string::npos;
+}
+
 }  // namespace
 
 CaStore CaStore::open_or_create(const fs::path& state_dir) {
   fs::path ca_dir = state_dir / "ca";
-  if (is_absent_or_empty_directory(ca_dir)) create_ca(state_dir, ca_dir);
+  if (is_absent_or_empty_directory(ca_dir)) create_ca(ca_dir, false);
   return open_existing(state_dir);
 }
 
 CaStore CaStore::open_existing(const fs::path& state_dir) {
-  fs::path ca_dir = state_dir / "ca";
+  return open_directory(state_dir / "ca", false);
+}
+
+CaStore CaStore::open_or_create_untrusted(const fs::path& state_dir) {
+  const fs::path ca_dir = state_dir / "ca";
+  std::error_code ec;
+  // Inside ca/: created after the gateway CA, whose creation needs an empty ca/.
+  if (!fs::is_directory(ca_dir, ec) || is_absent_or_empty_directory(ca_dir)) {
+    throw std::runtime_error("no CA in " + ca_dir.string() +
+                             ": create the gateway CA before the untrusted CA");
+  }
+  const fs::path untrusted_dir = ca_dir / kUntrustedSubdir;
+  if (is_absent_or_empty_directory(untrusted_dir)) create_ca(untrusted_dir, true);
+  return open_directory(untrusted_dir, true);
+}
+
+CaStore CaStore::open_directory(const fs::path& ca_dir, bool untrusted) {
   std::error_code ec;
   if (!fs::is_directory(ca_dir, ec)) {
     throw std::runtime_error("no CA in " + ca_dir.string() + " (run `tlsgatectl ca init`)");
@@ -209,7 +238,15 @@ CaStore CaStore::open_existing(const fs::path& state_dir) {
                              (ca_dir / kRootCert).string());
   }
 
+  // A swapped directory must never make "untrusted" leaves trusted, nor the
+  // gateway CA an untrusted one.
+  if (is_untrusted_name(root.get()) != untrusted || is_untrusted_name(signer.get()) != untrusted) {
+    throw std::runtime_error("CA in " + ca_dir.string() + (untrusted ? " is not" : " is") +
+                             " the untrusted CA; it does not belong in this directory");
+  }
+
   CaStore store;
+  store.untrusted_ = untrusted;
   store.signer_id_ = sha256_fingerprint(signer.get());
   store.root_ = std::move(root);
   store.signer_ = std::move(signer);

@@ -20,6 +20,13 @@ class CaStore {
   static CaStore open_or_create(const std::filesystem::path& state_dir);
   // Loads only; throws when the CA has not been created yet.
   static CaStore open_existing(const std::filesystem::path& state_dir);
+  // The deliberately untrusted CA of the `untrusted_ca` action (DESIGN.md
+  // §5): made like the gateway CA, under <state_dir>/ca/untrusted/, with
+  // "tlsgate UNTRUSTED ... (do not install)" subjects. Never exported, never
+  // trusted anywhere: clients shown its leaves display their own warning.
+  // Needs the gateway CA to exist (throws otherwise); refuses a directory
+  // whose CA is not marked untrusted, and open_* refuse one that is.
+  static CaStore open_or_create_untrusted(const std::filesystem::path& state_dir);
 
   X509* root() const { return root_.get(); }
   X509* signer() const { return signer_.get(); }  // signs forged leaves
@@ -27,14 +34,17 @@ class CaStore {
   std::string root_pem() const;
   // Hex SHA-256 of the signer certificate; part of forged-cache keys.
   const std::string& signer_id() const { return signer_id_; }
+  bool untrusted() const { return untrusted_; }
 
  private:
   CaStore() = default;  // only through open_*: never an empty store
+  static CaStore open_directory(const std::filesystem::path& ca_dir, bool untrusted);
 
   X509Ptr root_;
   X509Ptr signer_;
   EvpPkeyPtr signer_key_;
   std::string signer_id_;
+  bool untrusted_ = false;
 };
 
 }  // namespace tlsgate::tls

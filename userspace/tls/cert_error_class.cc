@@ -27,6 +27,8 @@ std::string_view to_string(CertErrorClass c) {
       return "bad_usage";
     case CertErrorClass::revoked:
       return "revoked";
+    case CertErrorClass::revocation_unknown:
+      return "revocation_unknown";
     case CertErrorClass::weak_key:
       return "weak_key";
     case CertErrorClass::weak_signature:
@@ -35,10 +37,35 @@ std::string_view to_string(CertErrorClass c) {
       return "bad_protocol";
     case CertErrorClass::no_certificate:
       return "no_certificate";
+    case CertErrorClass::client_cert_required:
+      return "client_cert_required";
     case CertErrorClass::other:
       return "other";
   }
   return "other";
+}
+
+std::span<const CertErrorClass> all_cert_error_classes() {
+  static constexpr CertErrorClass kAll[] = {
+      CertErrorClass::expired,
+      CertErrorClass::not_yet_valid,
+      CertErrorClass::hostname_mismatch,
+      CertErrorClass::self_signed,
+      CertErrorClass::untrusted_root,
+      CertErrorClass::incomplete_chain,
+      CertErrorClass::invalid_signature,
+      CertErrorClass::not_a_ca,
+      CertErrorClass::bad_usage,
+      CertErrorClass::revoked,
+      CertErrorClass::revocation_unknown,
+      CertErrorClass::weak_key,
+      CertErrorClass::weak_signature,
+      CertErrorClass::bad_protocol,
+      CertErrorClass::no_certificate,
+      CertErrorClass::client_cert_required,
+      CertErrorClass::other,
+  };
+  return kAll;
 }
 
 CertErrorClass classify_x509_error(int x509_verify_error, int depth) {
@@ -87,6 +114,13 @@ CertErrorClass classify_x509_error(int x509_verify_error, int depth) {
       return CertErrorClass::bad_usage;
     case X509_V_ERR_CERT_REVOKED:
       return CertErrorClass::revoked;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+      return CertErrorClass::revocation_unknown;
     case X509_V_ERR_EE_KEY_TOO_SMALL:
     case X509_V_ERR_CA_KEY_TOO_SMALL:
       return CertErrorClass::weak_key;

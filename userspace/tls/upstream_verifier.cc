@@ -24,6 +24,36 @@ FailureSink* failure_sink_of(const SSL* ssl) {
   return static_cast<FailureSink*>(SSL_get_ex_data(ssl, failure_sink_index()));
 }
 
+int tolerance_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int client_cert_requested_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Records `failure` and says whether the handshake may go on.
+bool tolerate_or_record(SSL* ssl, FailureSink& sink, VerifyFailure failure, X509* leaf) {
+  const auto* tolerance =
+      static_cast<const FailureTolerance*>(SSL_get_ex_data(ssl, tolerance_index()));
+  bool tolerated = false;
+  try {
+    tolerated = tolerance != nullptr && *tolerance && leaf != nullptr &&
+                (*tolerance)(failure, sha256_fingerprint(leaf));
+  } catch (...) {
+    // Never unwind through OpenSSL; a failing decision refuses.
+  }
+  if (tolerated) {
+    if (!sink.has_value()) sink = std::move(failure);
+    return true;
+  }
+  // Refused: this defect is the reason, even after a tolerated one.
+  sink = std::move(failure);
+  return false;
+}
+
 std::string describe(int error, int depth, X509* cert) {
   std::string detail = X509_verify_cert_error_string(error);
   detail += " at depth " + std::to_string(depth);
@@ -40,13 +70,15 @@ int record_first_failure(int preverify_ok, X509_STORE_CTX* store_ctx) {
   FailureSink* sink = ssl ? failure_sink_of(ssl) : nullptr;
   if (sink == nullptr) return 0;  // never prepared: no host to check, fail closed
   if (preverify_ok == 1) return 1;
-  if (!sink->has_value()) {
-    int error = X509_STORE_CTX_get_error(store_ctx);
-    int depth = X509_STORE_CTX_get_error_depth(store_ctx);
-    *sink = VerifyFailure{classify_x509_error(error, depth), error, depth,
-                          describe(error, depth, X509_STORE_CTX_get_current_cert(store_ctx))};
-  }
-  return 0;
+  // Without a tolerance the first failure already ended the handshake.
+  if (sink->has_value() && SSL_get_ex_data(ssl, tolerance_index()) == nullptr) return 0;
+  int error = X509_STORE_CTX_get_error(store_ctx);
+  int depth = X509_STORE_CTX_get_error_depth(store_ctx);
+  VerifyFailure failure{classify_x509_error(error, depth), error, depth,
+                        describe(error, depth, X509_STORE_CTX_get_current_cert(store_ctx))};
+  return tolerate_or_record(ssl, *sink, std::move(failure), X509_STORE_CTX_get0_cert(store_ctx))
+             ? 1
+             : 0;
 }
 
 // Runs once the chain verified; 0 aborts the handshake.
@@ -55,7 +87,15 @@ int check_stapled_status(SSL* ssl, void*) {
   if (sink == nullptr) return 0;
   std::optional<VerifyFailure> failure = stapled_ocsp_failure(ssl);
   if (!failure) return 1;
-  if (!sink->has_value()) *sink = std::move(failure);
+  return tolerate_or_record(ssl, *sink, std::move(*failure), SSL_get0_peer_certificate(ssl)) ? 1
+                                                                                             : 0;
+}
+
+// Called on the client side only when the server sent a CertificateRequest,
+// after its certificate was verified: 0 aborts the handshake (alert
+// internal_error) so no gateway-made certificate and no request byte is sent.
+int refuse_client_certificate(SSL* ssl, void*) {
+  SSL_set_ex_data(ssl, client_cert_requested_index(), ssl);  // any non-null marker
   return 0;
 }
 
@@ -96,12 +136,17 @@ SslCtxPtr UpstreamVerifier::make_upstream_ctx() const {
       SSL_CTX_set_tlsext_status_cb(ctx.get(), check_stapled_status) != 1) {
     throw_openssl_error("cannot request OCSP stapling");
   }
-  failure_sink_index();  // allocate the ex_data slot before any worker thread runs
+  SSL_CTX_set_cert_cb(ctx.get(), refuse_client_certificate, nullptr);
+  // Allocate the ex_data slots before any worker thread runs.
+  failure_sink_index();
+  tolerance_index();
+  client_cert_requested_index();
   return ctx;
 }
 
 void UpstreamVerifier::prepare(SSL* ssl, std::string_view host, bool host_is_sni,
-                               std::optional<VerifyFailure>* failure_sink) {
+                               std::optional<VerifyFailure>* failure_sink,
+                               const FailureTolerance* tolerance) {
   if (failure_sink == nullptr) throw std::invalid_argument("prepare: null failure sink");
   if (host.empty()) throw std::invalid_argument("prepare: no host name to verify");
   const std::string name(host);
@@ -124,9 +169,14 @@ void UpstreamVerifier::prepare(SSL* ssl, std::string_view host, bool host_is_sni
     }
   }
   failure_sink->reset();
-  if (SSL_set_ex_data(ssl, failure_sink_index(), failure_sink) != 1) {
+  if (SSL_set_ex_data(ssl, failure_sink_index(), failure_sink) != 1 ||
+      SSL_set_ex_data(ssl, tolerance_index(), const_cast<FailureTolerance*>(tolerance)) != 1) {
     throw_openssl_error("cannot attach the failure sink");
   }
+}
+
+bool UpstreamVerifier::client_certificate_requested(const SSL* ssl) {
+  return SSL_get_ex_data(ssl, client_cert_requested_index()) != nullptr;
 }
 
 PeerCertSummary UpstreamVerifier::summarize_peer(const SSL* ssl) {
@@ -155,6 +205,13 @@ VerifyFailure classify_handshake_error(const SSL* ssl, int ret) {
     return **sink;
   }
   VerifyFailure failure;
+  if (UpstreamVerifier::client_certificate_requested(ssl)) {
+    failure.error_class = CertErrorClass::client_cert_required;
+    failure.detail =
+        "the server requires a client certificate; tlsgate never presents one (a bypass rule "
+        "lets this client authenticate to the server directly)";
+    return failure;
+  }
   const bool tls_error = ssl_error == SSL_ERROR_SSL && ERR_GET_LIB(first) == ERR_LIB_SSL;
   const int reason = ERR_GET_REASON(first);
   if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN ||

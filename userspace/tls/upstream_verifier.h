@@ -5,7 +5,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,13 +27,17 @@ enum class CertErrorClass {
   not_a_ca,
   bad_usage,
   revoked,
+  revocation_unknown,  // CRL unreachable or unusable, under revocation = "hard_fail"
   weak_key,
   weak_signature,
   bad_protocol,
   no_certificate,
+  client_cert_required,  // the server asked for a client certificate (never sent)
   other,
 };
 std::string_view to_string(CertErrorClass c);
+// Every class, in declaration order.
+std::span<const CertErrorClass> all_cert_error_classes();
 
 // Maps an X509_V_ERR_* code, reported for the certificate at chain `depth`
 // (0 = leaf), to its class. The depth separates "the server sent its leaf
@@ -54,6 +60,14 @@ struct PeerCertSummary {
   std::vector<std::string> chain;  // subjects as presented, leaf first
 };
 
+// Asked for every certificate defect found during an upstream handshake, with
+// the SHA-256 fingerprint (hex, lower case) of the leaf the server presented:
+// true lets the handshake go on despite it (the policy allows the defect, or
+// the client holds an exception for this certificate); false aborts the
+// handshake as without a tolerance. Runs inside OpenSSL: must not block.
+using FailureTolerance =
+    std::function<bool(const VerifyFailure& failure, std::string_view leaf_sha256)>;
+
 class UpstreamVerifier {
  public:
   // `trust_store`: PEM bundle; empty path: the system default store.
@@ -68,6 +82,9 @@ class UpstreamVerifier {
   // response: a valid "revoked" staple fails as `revoked`; a staple that
   // does not verify, is outdated or covers another certificate fails as
   // `other` (X509_V_ERR_OCSP_VERIFY_FAILED); no staple passes (no fetching).
+  // Never presents a client certificate: a server that asks for one fails the
+  // handshake as `client_cert_required` (SECURITY-BATTERY case 30), before
+  // any application byte is sent.
   // Build once, share across connections and threads.
   SslCtxPtr make_upstream_ctx() const;
 
@@ -79,10 +96,20 @@ class UpstreamVerifier {
   // `*failure_sink` and aborts the handshake (no request byte reaches a bad
   // server); the caller owns the sink and keeps it alive as long as the SSL.
   // An SSL that was never prepared fails every verification.
+  // With a `tolerance` (caller-owned, alive as long as the SSL), a defect it
+  // tolerates does not abort: the first tolerated defect is left in the sink
+  // and the handshake goes on, so after a *completed* handshake a set sink
+  // means "completed despite this defect". A defect it refuses overwrites the
+  // sink and aborts, as without a tolerance.
   // Throws std::invalid_argument for an empty host, a host with a NUL, or a
   // null sink.
   static void prepare(SSL* ssl, std::string_view host, bool host_is_sni,
-                      std::optional<VerifyFailure>* failure_sink);
+                      std::optional<VerifyFailure>* failure_sink,
+                      const FailureTolerance* tolerance = nullptr);
+
+  // True once the server asked for a client certificate (the handshake then
+  // fails as client_cert_required).
+  static bool client_certificate_requested(const SSL* ssl);
 
   // Works after a failed handshake too (the chain the server presented).
   static PeerCertSummary summarize_peer(const SSL* ssl);
@@ -96,8 +123,9 @@ class UpstreamVerifier {
 // recorded when there is one; otherwise the TLS failure (version or cipher
 // mismatch, server alert, bad handshake signature ...) as bad_protocol
 // (invalid_signature for a bad CertificateVerify), or `other` for a transport
-// close or an internal error; `detail` carries OpenSSL's reasons. Drains this
-// thread's OpenSSL error queue.
+// close or an internal error; `detail` carries OpenSSL's reasons. A server
+// that asked for a client certificate gives client_cert_required. Drains
+// this thread's OpenSSL error queue.
 VerifyFailure classify_handshake_error(const SSL* ssl, int ret);
 
 }  // namespace tlsgate::tls

@@ -67,6 +67,21 @@ TEST_F(StapledOcsp, RevokedStatusBlocksOverTls12Too) {
   EXPECT_EQ(out.recorded->error_class, CertErrorClass::revoked);
 }
 
+TEST_F(StapledOcsp, ToleranceIsAskedForARevokedStapleToo) {
+  // A policy that allows "revoked" (or a continued warning) lets it through;
+  // the defect stays recorded for the event.
+  staple_ = response_by_issuer(V_OCSP_CERTSTATUS_REVOKED);
+  testing::staple_ocsp(server_ctx_.get(), &staple_);
+  FailureTolerance allow_revoked = [](const VerifyFailure& f, std::string_view) {
+    return f.error_class == CertErrorClass::revoked;
+  };
+  auto out = testing::connect_upstream(client_ctx_.get(), server_ctx_.get(), "www.lab.test", true,
+                                       &allow_revoked);
+  EXPECT_TRUE(out.completed);
+  ASSERT_TRUE(out.recorded.has_value());
+  EXPECT_EQ(out.recorded->error_class, CertErrorClass::revoked);
+}
+
 TEST_F(StapledOcsp, GoodStatusPasses) {
   auto out = connect_with_staple(response_by_issuer(V_OCSP_CERTSTATUS_GOOD));
   EXPECT_TRUE(out.completed);

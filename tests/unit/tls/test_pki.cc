@@ -155,6 +155,52 @@ std::string make_ocsp_response(X509* leaf, X509* issuer, X509* signer, EVP_PKEY*
   return out;
 }
 
+std::string make_crl_der(X509* issuer, EVP_PKEY* signer_key, const CrlSpec& spec) {
+  std::unique_ptr<X509_CRL, OpenSslDeleter<X509_CRL_free>> crl(X509_CRL_new());
+  const time_t now = std::time(nullptr);
+  Asn1TimePtr last(ASN1_TIME_set(nullptr, now + spec.last_update.count()));
+  Asn1TimePtr next(ASN1_TIME_set(nullptr, now + spec.next_update.count()));
+  check(crl && X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) == 1 &&
+            X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer)) == 1 &&
+            X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1 &&
+            X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1,
+        "CRL fields");
+  for (X509* cert : spec.revoked) {
+    X509_REVOKED* entry = X509_REVOKED_new();
+    std::unique_ptr<ASN1_ENUMERATED, OpenSslDeleter<ASN1_ENUMERATED_free>> reason(
+        ASN1_ENUMERATED_new());
+    check(entry && reason &&
+              X509_REVOKED_set_serialNumber(
+                  entry, const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(cert))) == 1 &&
+              X509_REVOKED_set_revocationDate(entry, last.get()) == 1 &&
+              ASN1_ENUMERATED_set(reason.get(), 1) == 1 &&  // keyCompromise
+              X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, reason.get(), 0, 0) == 1 &&
+              X509_CRL_add0_revoked(crl.get(), entry) == 1,
+          "CRL entry");
+  }
+  if (spec.only_ca_certs) {
+    std::unique_ptr<ISSUING_DIST_POINT, OpenSslDeleter<ISSUING_DIST_POINT_free>> idp(
+        ISSUING_DIST_POINT_new());
+    idp->onlyCA = 0xff;
+    check(X509_CRL_add1_ext_i2d(crl.get(), NID_issuing_distribution_point, idp.get(), 1, 0) == 1,
+          "IDP");
+  }
+  if (spec.delta) {
+    Asn1IntegerPtr base(ASN1_INTEGER_new());
+    check(base && ASN1_INTEGER_set(base.get(), 1) == 1 &&
+              X509_CRL_add1_ext_i2d(crl.get(), NID_delta_crl, base.get(), 1, 0) == 1,
+          "delta");
+  }
+  check(X509_CRL_sort(crl.get()) == 1 && X509_CRL_sign(crl.get(), signer_key, EVP_sha256()) > 0,
+        "CRL sign");
+  unsigned char* der = nullptr;
+  int len = i2d_X509_CRL(crl.get(), &der);
+  check(len > 0, "CRL encode");
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "tlsgate-tls-XXXXXX").string();
   check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp");

@@ -60,6 +60,18 @@ struct TestPki {
 std::string make_ocsp_response(X509* leaf, X509* issuer, X509* signer, EVP_PKEY* signer_key,
                                int status, std::chrono::seconds next_update);
 
+struct CrlSpec {
+  std::vector<X509*> revoked;                                // listed with reason keyCompromise
+  std::chrono::seconds last_update{-std::chrono::hours(1)};  // relative to now
+  std::chrono::seconds next_update{std::chrono::hours(24)};
+  bool only_ca_certs = false;  // issuingDistributionPoint onlyContainsCACerts
+  bool delta = false;          // a deltaCRLIndicator
+};
+
+// DER CRL naming `issuer` as its issuer, signed with `signer_key` (pass
+// another key than the issuer's for a CRL whose signature fails).
+std::string make_crl_der(X509* issuer, EVP_PKEY* signer_key, const CrlSpec& spec);
+
 // Temporary directory removed with everything in it.
 class TempDir {
  public:

@@ -11,12 +11,12 @@ SslCtxPtr make_server_ctx(const ServerIdentity& server) {
 }
 
 UpstreamOutcome connect_upstream(SSL_CTX* client_ctx, SSL_CTX* server_ctx, const std::string& host,
-                                 bool host_is_sni) {
+                                 bool host_is_sni, const FailureTolerance* tolerance) {
   UpstreamOutcome out;
   std::optional<VerifyFailure> sink;  // outlives the SSLs below
   {
     InMemoryTls tls(client_ctx, server_ctx);
-    UpstreamVerifier::prepare(tls.client(), host, host_is_sni, &sink);
+    UpstreamVerifier::prepare(tls.client(), host, host_is_sni, &sink, tolerance);
     out.completed = tls.handshake();
     out.server_completed = tls.server_done();
     out.classified = tls.client_failure();

@@ -31,7 +31,9 @@ struct UpstreamOutcome {
 
 SslCtxPtr make_server_ctx(const ServerIdentity& server);
 
+// `tolerance`: as UpstreamVerifier::prepare.
 UpstreamOutcome connect_upstream(SSL_CTX* client_ctx, SSL_CTX* server_ctx, const std::string& host,
-                                 bool host_is_sni = true);
+                                 bool host_is_sni = true,
+                                 const FailureTolerance* tolerance = nullptr);
 
 }  // namespace tlsgate::tls::testing

@@ -1,0 +1,15 @@
+// Keeps the `sni_policy` hash map equal to the compiled bypassed names
+// (policy::KernelRules::sni_bypass): stale names are deleted first, so that a
+// large policy change never overflows the map on the way.
+#pragma once
+
+#include <span>
+
+#include "policy/kernel_rule_compiler.h"
+
+namespace tlsgate::kernel {
+
+// Throws std::runtime_error on failure.
+void sync_sni_policy(int map_fd, std::span<const policy::KernelSniEntry> entries);
+
+}  // namespace tlsgate::kernel
