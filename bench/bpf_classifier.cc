@@ -4,7 +4,9 @@
 // and ClientHello parse, sni_policy lookups, verdict) run with
 // BPF_PROG_TEST_RUN repeat=N, which reports the mean run time. The userspace
 // classifier (nfqueue::classify_first_segment) on the same bytes, for
-// comparison. Root only. Not a test: no threshold, figures for the record.
+// comparison; then the steering program on every kind of packet
+// (steer_packet_cost.cc). Root only. Not a test: no threshold, figures for
+// the record.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/socket.h>
@@ -21,6 +23,7 @@
 #include "kernel/sni_policy_sync.h"
 #include "nfqueue/hello_classifier.h"
 #include "policy/kernel_rule_compiler.h"
+#include "steer_packet_cost.h"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
@@ -132,6 +135,8 @@ int main() {
     std::printf("%-34s %6zu %10s %14u %14.0f\n", c.name.c_str(), c.payload.size(),
                 verdicts[verdict < 4 ? verdict : 0], opts.duration, user_ns);
   }
+  std::printf("\n");
+  const bool steer_ok = tlsgate::bench::print_steer_packet_costs(skel);
   steer__destroy(skel);
-  return 0;
+  return steer_ok ? 0 : 1;
 }

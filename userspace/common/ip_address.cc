@@ -64,6 +64,22 @@ std::string Endpoint::to_string() const {
   return "[" + address.to_string() + "]:" + std::to_string(port);
 }
 
+socklen_t Endpoint::to_sockaddr(sockaddr_storage& out) const {
+  out = {};
+  if (address.is_v4()) {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&out);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(port);
+    std::memcpy(&sa->sin_addr, address.bytes().data(), 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* sa = reinterpret_cast<sockaddr_in6*>(&out);
+  sa->sin6_family = AF_INET6;
+  sa->sin6_port = htons(port);
+  std::memcpy(&sa->sin6_addr, address.bytes().data(), 16);
+  return sizeof(sockaddr_in6);
+}
+
 namespace {
 
 bool prefix_equal(const IpAddress& a, const IpAddress& b, unsigned bits) {

@@ -43,6 +43,8 @@ struct Endpoint {
   IpAddress address;
   uint16_t port = 0;              // host byte order
   std::string to_string() const;  // "192.0.2.1:443" or "[2001:db8::1]:443"
+  // Fills a sockaddr_in / sockaddr_in6; returns its length.
+  socklen_t to_sockaddr(sockaddr_storage& out) const;
   auto operator<=>(const Endpoint&) const = default;
 };
 

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "common/unique_fd.h"
+#include "config/ca_section.h"
 #include "config/rule_section.h"
 #include "config/section_reader.h"
 #include "config/untrusted_cert_section.h"
@@ -21,7 +22,7 @@ namespace tlsgate::config {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
-constexpr std::string_view kSections[] = {"gateway", "paths", "upstream", "policy", "rule"};
+constexpr std::string_view kSections[] = {"gateway", "paths", "upstream", "policy", "ca", "rule"};
 
 // The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or space.
 bool valid_ifname(std::string_view name) {
@@ -228,6 +229,9 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
     if (auto v = p.choice("default_action", {"inspect", "bypass", "block"})) {
       config.rules.default_action = *policy::parse_action(*v);
     }
+  }
+  if (const auto* ca = root.get_as<toml::table>("ca")) {
+    read_ca_section(SectionReader(*ca, "[ca]", source), config.ca);
   }
   if (const toml::node* rules = root.get("rule")) {
     config.rules.rules = read_rules(*rules, source, config.intercept_ports);

@@ -24,6 +24,28 @@ enum class QuicMode { block, allow };
 // it as the failure class "revocation_unknown".
 enum class RevocationMode { soft_fail, hard_fail };
 
+// Where the CA distribution endpoint listens: an address, or every address
+// of an interface (bound to the device, so it follows address changes).
+struct DistributionListen {
+  std::optional<IpAddress> address;  // nullopt: `interface`
+  std::string interface;
+  uint16_t port = 80;
+  std::string to_string() const;  // as written in the config
+};
+
+// [ca] (DESIGN.md §6): the CAs themselves live in the state directory and
+// change through tlsgatectl; this is how the daemon handles them.
+struct CaSettings {
+  // The distribution endpoint (install page, CAs as PEM, DER, .mobileconfig);
+  // empty: none.
+  std::vector<DistributionListen> distribution_listen;
+  // How long a replaced CA generation stays published and serves the
+  // clients that reject its successor.
+  std::chrono::seconds retire_after{std::chrono::hours(24 * 30)};
+  // How often a client falling back to the previous CA is offered the new one again.
+  std::chrono::seconds fallback_retry{std::chrono::hours(1)};
+};
+
 struct GatewayConfig {
   // [gateway]
   std::vector<std::string> lan_interfaces;     // required, at least one
@@ -60,6 +82,9 @@ struct GatewayConfig {
   // host with that certificate. (untrusted_server_cert lives in `rules`, so
   // a reload replaces it together with the rules.)
   std::chrono::milliseconds prompt_exception_ttl{std::chrono::hours(1)};
+
+  // [ca]
+  CaSettings ca;
 
   // [[rule]] ...
   policy::RuleSet rules;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 
+#include "config/ca_section.h"
 #include "config/config_loader.h"
 #include "config/section_reader.h"
 #include "config/untrusted_cert_section.h"
@@ -55,7 +56,7 @@ std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key) {
 
 Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports) {
   r.reject_unknown_keys(
-      {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert"});
+      {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert", "ca"});
   Rule rule;
   rule.source_line = r.line();
 
@@ -82,6 +83,19 @@ Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> 
     r.fail(r.line_of_key("untrusted_server_cert"),
            "'untrusted_server_cert' in " + r.label() +
                " applies only to inspected flows, but the rule's action is \"" + *action + "\"");
+  }
+
+  if (auto ca = r.string("ca")) {
+    if (!valid_ca_name(*ca)) {
+      r.fail(r.line_of_key("ca"), "'ca' in " + r.label() + ": \"" + *ca +
+                                      "\" is not a CA name (1-32 characters of a-z, 0-9, '-' and "
+                                      "'_'; tlsgatectl ca list shows them)");
+    }
+    if (rule.action != policy::Action::inspect) {
+      r.fail(r.line_of_key("ca"), "'ca' in " + r.label() + " applies only to inspected flows, " +
+                                      "but the rule's action is \"" + *action + "\"");
+    }
+    rule.ca = *ca;
   }
 
   for (const auto& item : r.strings("sni").value_or(std::vector<Located<std::string>>{})) {

@@ -1,12 +1,14 @@
-// tlsgatectl: the administrator's CLI. Everything but `ca export` goes
-// through tlsgated's control socket (DESIGN.md §8); `events` reads the
-// event file the daemon names.
+// tlsgatectl: the administrator's CLI. Everything goes through tlsgated's
+// control socket (DESIGN.md §8), except `events`, which reads the event file
+// the daemon names, and `ca export` when no daemon answers (it then reads the
+// certificates in the state directory).
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -14,10 +16,11 @@
 #include "config/config_loader.h"
 #include "control/control_client.h"
 #include "ctl/bypass_rules.h"
+#include "ctl/ca_commands.h"
 #include "ctl/event_filter.h"
 #include "ctl/human_output.h"
 #include "ctl/socket_hint.h"
-#include "tls/ca_store.h"
+#include "tls/ca_control.h"
 
 namespace {
 
@@ -197,18 +200,113 @@ int main(int argc, char** argv) {
   events->add_flag("-f,--follow", follow, "keep printing new events (Ctrl-C ends)");
   events->add_option("--file", event_file, "event file (default: the daemon's)");
 
-  CLI::App* ca = app.add_subcommand("ca", "the gateway's certificate authority");
+  CLI::App* ca = app.add_subcommand("ca", "the gateway's certificate authorities");
   ca->require_subcommand(1);
+  std::string ca_name = "default";
+  std::string ca_at;
+  unsigned ca_generation = 0;  // 0: not given
+  bool ca_all = false;
+  tlsgate::ctl::CaImportFiles import_files;
+  auto name_arg = [&](CLI::App* cmd) {
+    cmd->add_option("name", ca_name, "CA name (rules name it with ca = \"...\")")
+        ->capture_default_str();
+  };
+  CLI::App* ca_init = ca->add_subcommand("init", "create a new CA (generation 1, active)");
+  name_arg(ca_init);
+  CLI::App* ca_import = ca->add_subcommand(
+      "import", "bring your own CA (staged; active for a new name), or a cross-certificate");
+  name_arg(ca_import);
+  ca_import->add_option("--cert", import_files.cert, "enterprise root or intermediate (PEM)");
+  ca_import->add_option("--key", import_files.key, "its private key (PEM, may be encrypted)");
+  ca_import->add_option("--passphrase-file", import_files.passphrase,
+                        "file whose first line is the key's passphrase");
+  ca_import->add_option("--chain", import_files.chain,
+                        "an intermediate's issuers up to and including the root (PEM)");
+  ca_import->add_option("--cross", import_files.cross,
+                        "a cross-certificate: another root signing this CA's root (PEM)");
+  CLI::App* ca_list = ca->add_subcommand("list", "every CA generation, its state and certificates");
+  CLI::App* ca_status = ca->add_subcommand(
+      "status", "per rule: signing CA, subject, issuer, rotation; per CA: adoption by client");
+  CLI::App* ca_stage = ca->add_subcommand("stage",
+                                          "create the next generation (published, "
+                                          "not signing yet)");
+  name_arg(ca_stage);
+  CLI::App* ca_activate =
+      ca->add_subcommand("activate", "the staged generation signs from now (or --at)");
+  name_arg(ca_activate);
+  ca_activate->add_option("--at", ca_at, "now, +10m, +2h, +3d or 2025-03-01T12:00:00Z");
+  CLI::App* ca_retire = ca->add_subcommand(
+      "retire", "stop publishing the retiring generation (or --generation N, a staged one)");
+  name_arg(ca_retire);
+  ca_retire->add_option("--generation", ca_generation, "generation number")
+      ->check(CLI::PositiveNumber);
+  ca_retire->add_option("--at", ca_at, "now, +10m, +2h, +3d or 2025-03-01T12:00:00Z");
   CLI::App* ca_export =
-      ca->add_subcommand("export", "print the root CA certificate (PEM) to install on clients");
+      ca->add_subcommand("export", "print a root CA certificate (PEM) to install on clients");
+  name_arg(ca_export);
+  ca_export->add_option("--generation", ca_generation, "generation (default: the active one)")
+      ->check(CLI::PositiveNumber);
+  ca_export->add_flag("--all", ca_all, "every published root (staged, active, retiring)");
 
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (ca_export->parsed()) {
-      std::filesystem::path dir = o.state_dir;
-      if (dir.empty()) dir = tlsgate::config::load_config_file(o.config_path).state_dir;
-      std::fputs(tlsgate::tls::CaStore::open_existing(dir).root_pem().c_str(), stdout);
+      json request = {{"command", "ca.export"}, {"name", ca_name}, {"all", ca_all}};
+      if (ca_generation != 0) request["generation"] = ca_generation;
+      json answer;
+      if (o.state_dir.empty()) {
+        try {
+          answer = call(o, request);
+        } catch (const ControlError&) {
+          // No daemon (or not ours to reach): the certificates are in the state dir.
+        }
+      }
+      if (answer.is_null()) {
+        std::filesystem::path dir = o.state_dir;
+        if (dir.empty()) dir = tlsgate::config::load_config_file(o.config_path).state_dir;
+        answer = tlsgate::tls::export_from_state_dir(dir, request);
+      }
+      std::fputs(answer.value("pem", std::string()).c_str(), stdout);
+      return 0;
+    }
+    if (ca_init->parsed() || ca_stage->parsed()) {
+      const json answer =
+          call(o, {{"command", ca_init->parsed() ? "ca.init" : "ca.stage"}, {"name", ca_name}});
+      print(o, answer, tlsgate::ctl::format_ca_change(answer));
+      return 0;
+    }
+    if (ca_import->parsed()) {
+      import_files.name = ca_name;
+      const json answer = call(o, tlsgate::ctl::ca_import_request(import_files));
+      print(o, answer, tlsgate::ctl::format_ca_change(answer));
+      return 0;
+    }
+    if (ca_activate->parsed() || ca_retire->parsed()) {
+      json request = {{"command", ca_activate->parsed() ? "ca.activate" : "ca.retire"},
+                      {"name", ca_name}};
+      if (!ca_at.empty()) {
+        std::string error;
+        auto at = tlsgate::ctl::parse_at(ca_at, static_cast<int64_t>(std::time(nullptr)), &error);
+        if (!at) {
+          std::fprintf(stderr, "tlsgatectl: --at %s\n", error.c_str());
+          return 2;
+        }
+        request["at"] = *at;
+      }
+      if (ca_generation != 0) request["generation"] = ca_generation;
+      const json answer = call(o, request);
+      print(o, answer, tlsgate::ctl::format_ca_change(answer));
+      return 0;
+    }
+    if (ca_list->parsed()) {
+      const json answer = call(o, {{"command", "ca.list"}});
+      print(o, answer, tlsgate::ctl::format_ca_list(answer));
+      return 0;
+    }
+    if (ca_status->parsed()) {
+      const json answer = call(o, {{"command", "ca.status"}});
+      print(o, answer, tlsgate::ctl::format_ca_status(answer));
       return 0;
     }
     if (events->parsed()) return events_command(o, event_types, since, follow, event_file);

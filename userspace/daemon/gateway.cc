@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config_loader.h"
 #include "events/journal_fields.h"
 #include "policy/kernel_rule_compiler.h"
@@ -39,6 +41,18 @@ terminator::TerminatorSettings terminator_settings(const config::GatewayConfig& 
   return s;
 }
 
+// The CA every rule names must be able to sign (a reload naming an unknown
+// CA is refused; the running rules stay).
+void check_rule_cas(const tls::CaRegistry& cas, const policy::RuleSet& rules) {
+  std::vector<std::string> names{""};  // the default CA signs for rules that name none
+  for (const auto& rule : rules.rules) {
+    if (!rule.ca.empty()) names.push_back(rule.ca);
+  }
+  if (std::string problem = cas.check_names(names); !problem.empty()) {
+    throw std::runtime_error("rules: " + problem);
+  }
+}
+
 void log_not_compiled(const policy::KernelRules& rules) {
   for (const auto& why : rules.not_compiled)
     std::fprintf(stderr, "tlsgated: userspace-only rule: %s\n", why.c_str());
@@ -53,9 +67,14 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   const bool journal_is_stdout = config_.event_journal && events::stdout_is_journal();
   events_ = std::make_unique<events::EventLog>(config_.event_log, !journal_is_stdout,
                                                config_.event_journal);
-  ca_ = std::make_unique<tls::CaStore>(tls::CaStore::open_or_create(config_.state_dir));
+  tls::CaRegistry::Options ca_options;
+  ca_options.retire_after = config_.ca.retire_after;
+  ca_options.fallback_retry = config_.ca.fallback_retry;
+  ca_options.on_event = [events = events_.get()](nlohmann::json e) { events->emit("ca", e); };
+  cas_ = tls::CaRegistry::open(config_.state_dir, std::move(ca_options));
+  check_rule_cas(*cas_, config_.rules);
+  cas_->start_clock();
   verifier_ = std::make_unique<tls::UpstreamVerifier>(config_.trust_store);
-  forger_ = std::make_unique<tls::LeafForger>(*ca_);
   forged_cache_ = std::make_unique<tls::ForgedCertCache>();
   untrusted_ca_ =
       std::make_unique<tls::CaStore>(tls::CaStore::open_or_create_untrusted(config_.state_dir));
@@ -70,7 +89,7 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   context_->rules.store(std::make_shared<const policy::RuleSet>(config_.rules));
   context_->upstream_ctx = verifier_->make_upstream_ctx();
   context_->client_facing_ctx = tls::make_client_facing_ctx();
-  context_->forger = forger_.get();
+  context_->cas = cas_.get();
   context_->forged_cache = forged_cache_.get();
   context_->events = events_.get();
   context_->untrusted_forger = untrusted_forger_.get();
@@ -88,6 +107,11 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
     log_not_compiled(compiled);
     kernel_->apply_rules(compiled);
     offload_->attach(*kernel_, compiled);
+    if (!config_.ca.distribution_listen.empty()) {
+      distribution_ = std::make_unique<distribution::DistributionServer>(
+          config_.ca.distribution_listen, [cas = cas_.get()] { return cas->published(); });
+      distribution_->start();
+    }
   } catch (...) {
     offload_->detach();
     if (kernel_) kernel_->remove();
@@ -104,6 +128,7 @@ std::string Gateway::reload() {
   config::GatewayConfig next;
   try {
     next = config::load_config_file(config_path_);
+    check_rule_cas(*cas_, next.rules);
   } catch (const std::exception& e) {
     return e.what();
   }
@@ -119,6 +144,7 @@ std::string Gateway::reload() {
 void Gateway::stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (distribution_) distribution_->stop();
   if (kernel_) kernel_->remove();
   if (offload_) offload_->detach();  // nothing is queued once the kernel side is gone
   if (terminator_) terminator_->stop();

@@ -1,4 +1,4 @@
-// Assembles a running gateway from a configuration: CA, upstream verifier,
+// Assembles a running gateway from a configuration: CAs, upstream verifier,
 // TLS contexts, forger and cache, event log, terminator workers and the
 // kernel side — in the order that never leaves a steered flow without a
 // listener — and takes it apart in the reverse order.
@@ -12,12 +12,14 @@
 
 #include "config/gateway_config.h"
 #include "daemon/kernel_offload.h"
+#include "distribution/distribution_server.h"
 #include "events/event_log.h"
 #include "kernel/kernel_side.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
 #include "terminator/terminator.h"
 #include "terminator/terminator_context.h"
+#include "tls/ca_registry.h"
 #include "tls/ca_store.h"
 #include "tls/forged_cert_cache.h"
 #include "tls/leaf_forger.h"
@@ -56,15 +58,15 @@ class Gateway {
   // nfqueue_* (the NFQUEUE classifier) and bypass_probes.
   std::map<std::string, uint64_t> kernel_offload_counters() const { return offload_->counters(); }
   const tls::ForgedCertCache& forged_cache() const { return *forged_cache_; }
+  tls::CaRegistry& cas() { return *cas_; }
   events::EventLog& events() const { return *events_; }
 
  private:
   config::GatewayConfig config_;
   std::filesystem::path config_path_;
   std::unique_ptr<events::EventLog> events_;
-  std::unique_ptr<tls::CaStore> ca_;
+  std::unique_ptr<tls::CaRegistry> cas_;  // the gateway's CAs, their rotation and adoption
   std::unique_ptr<tls::UpstreamVerifier> verifier_;
-  std::unique_ptr<tls::LeafForger> forger_;
   std::unique_ptr<tls::ForgedCertCache> forged_cache_;
   std::unique_ptr<tls::CaStore> untrusted_ca_;  // signs leaves clients must warn about
   std::unique_ptr<tls::LeafForger> untrusted_forger_;
@@ -75,6 +77,7 @@ class Gateway {
   std::unique_ptr<KernelOffload> offload_;  // prober, kernel adapters, NFQUEUE classifier
   std::unique_ptr<terminator::Terminator> terminator_;
   std::unique_ptr<kernel::KernelSide> kernel_;
+  std::unique_ptr<distribution::DistributionServer> distribution_;  // null: none configured
   bool stopped_ = false;
 };
 

@@ -13,6 +13,7 @@
 #include "control/control_protocol.h"
 #include "daemon/kernel_counter_names.h"
 #include "policy/kernel_rule_compiler.h"
+#include "tls/ca_control.h"
 
 namespace tlsgate::daemon {
 
@@ -101,6 +102,36 @@ std::string who(const control::PeerCredentials& peer) {
   return "uid " + std::to_string(peer.uid) + " (pid " + std::to_string(peer.pid) + ")";
 }
 
+// The rules that forge (inspect), and the default action when it inspects,
+// with the CA each names: what `ca status` reports on.
+std::vector<tls::RuleCa> forging_rules(const policy::RuleSet& rules) {
+  std::vector<tls::RuleCa> out;
+  for (const auto& rule : rules.rules) {
+    if (rule.action == policy::Action::inspect) out.push_back({rule.name, rule.ca});
+  }
+  if (rules.default_action == policy::Action::inspect) out.push_back({"default", ""});
+  return out;
+}
+
+// ca.* (tls/ca_control.h). Changes are logged with who asked; requests
+// carry key material, so never the request itself.
+json ca_response(Gateway& gateway, const json& request, const control::PeerCredentials& peer) {
+  const std::string command = request["command"].get<std::string>();
+  try {
+    json result = tls::handle_ca_command(gateway.cas(), request, forging_rules(*gateway.rules()));
+    if (tls::is_ca_change(command)) {
+      std::fprintf(stderr, "tlsgated: %s %s by %s: %s\n", command.c_str(),
+                   result.value("id", std::string("?")).c_str(), who(peer).c_str(),
+                   result.value("done", std::string("done")).c_str());
+    }
+    return control::ok_response(std::move(result));
+  } catch (const tls::CaCommandError& e) {
+    return control::error_response(e.what());
+  } catch (const std::exception& e) {
+    return control::error_response(command + " failed: " + e.what());
+  }
+}
+
 }  // namespace
 
 GatewayControl::GatewayControl(Gateway& gateway,
@@ -116,6 +147,7 @@ json GatewayControl::handle(const json& request, const control::PeerCredentials&
     if (command == "rules.list") return control::ok_response(list_rules());
     if (command == "rules.add") return control::ok_response(add_rule(request, peer));
     if (command == "rules.del") return control::ok_response(delete_rule(request, peer));
+    if (command.starts_with("ca.")) return ca_response(gateway_, request, peer);
     if (command == "reload") {
       std::fprintf(stderr, "tlsgated: reload requested by %s\n", who(peer).c_str());
       const std::string error = reload();

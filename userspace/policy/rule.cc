@@ -86,6 +86,13 @@ const UntrustedCertPolicy& RuleSet::untrusted_policy_for(const Verdict& verdict)
   return untrusted_server_cert;
 }
 
+std::string_view RuleSet::ca_for(const Verdict& verdict) const {
+  if (verdict.rule_index && *verdict.rule_index < rules.size()) {
+    return rules[*verdict.rule_index].ca;
+  }
+  return {};
+}
+
 namespace {
 
 constexpr size_t kMaxNameLength = 253;

@@ -70,6 +70,9 @@ struct Rule {
   std::vector<uint16_t> ports;  // empty: any intercept port
   // Replaces RuleSet::untrusted_server_cert for flows this rule inspects.
   std::optional<UntrustedCertPolicy> untrusted_server_cert;
+  // The CA whose active generation signs for the flows this rule inspects
+  // (DESIGN.md §6); "" = the CA named "default".
+  std::string ca;
   int source_line = 0;  // line in the config file, for messages
 };
 
@@ -83,6 +86,8 @@ struct RuleSet {
 
   // The policy that applies to a flow with this verdict.
   const UntrustedCertPolicy& untrusted_policy_for(const Verdict& verdict) const;
+  // The CA a flow with this verdict forges with ("" = the default CA).
+  std::string_view ca_for(const Verdict& verdict) const;
 };
 
 // What is known about a flow when it is classified. `sni` is the normalized

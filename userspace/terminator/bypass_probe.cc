@@ -23,22 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& ss) {
-  ss = {};
-  if (ep.address.is_v4()) {
-    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons(ep.port);
-    std::memcpy(&sa->sin_addr, ep.address.bytes().data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-  sa->sin6_family = AF_INET6;
-  sa->sin6_port = htons(ep.port);
-  std::memcpy(&sa->sin6_addr, ep.address.bytes().data(), 16);
-  return sizeof(sockaddr_in6);
-}
-
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
@@ -48,7 +32,7 @@ int remaining_ms(Clock::time_point deadline) {
 // receive/send timeouts bounded by what is left of it.
 std::string connect_until(int fd, const Endpoint& server, Clock::time_point deadline) {
   sockaddr_storage ss{};
-  socklen_t len = to_sockaddr(server, ss);
+  socklen_t len = server.to_sockaddr(ss);
   fcntl(fd, F_SETFL, O_NONBLOCK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
     return std::string("connect: ") + std::strerror(errno);

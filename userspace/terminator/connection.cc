@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "policy/rule_matcher.h"
+#include "terminator/ciphertext_bio.h"
 #include "terminator/tls_alert.h"
 #include "terminator/tls_session.h"
 #include "tls/client_facing_context.h"
@@ -36,22 +37,6 @@ __kernel_timespec monotonic_after(std::chrono::nanoseconds d) {
   clock_gettime(CLOCK_MONOTONIC, &now);
   auto total = std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec) + d;
   return to_timespec(total);
-}
-
-socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& ss) {
-  ss = {};
-  if (ep.address.is_v4()) {
-    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons(ep.port);
-    std::memcpy(&sa->sin_addr, ep.address.bytes().data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-  sa->sin6_family = AF_INET6;
-  sa->sin6_port = htons(ep.port);
-  std::memcpy(&sa->sin6_addr, ep.address.bytes().data(), 16);
-  return sizeof(sockaddr_in6);
 }
 
 }  // namespace
@@ -194,7 +179,7 @@ void Connection::connect_upstream() {
   int one = 1;
   setsockopt(upstream_fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // io_uring reads the address at submission time: it lives in the connection.
-  upstream_addr_len_ = to_sockaddr(original_dst_, upstream_addr_);
+  upstream_addr_len_ = original_dst_.to_sockaddr(upstream_addr_);
   io_.connect(*this, upstream_fd_.get(), upstream_addr_, upstream_addr_len_, connect_timeout_);
 }
 
@@ -229,6 +214,7 @@ void Connection::drive_client_handshake() {
   int ret = SSL_do_handshake(client_ssl_.get());
   flush_tls(Side::client);
   if (ret == 1) {
+    report_client_handshake(true, ret, false);
     if (page_) {  // an invalid upstream: the client gets our page, nothing else
       state_ = State::serving_page;
       serve_page();
@@ -247,6 +233,7 @@ void Connection::drive_client_handshake() {
     return;
   }
   TerminatorCounters::add(counters_.client_handshake_failures);
+  report_client_handshake(false, ret, false);  // reads the error queue: first
   close_when_flushed("client_handshake_failed: " + last_openssl_error());
 }
 
@@ -353,6 +340,7 @@ void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
         fail_upstream_tls(0);
         return;
       default:
+        if (state_ == State::client_handshake) report_client_handshake(false, 0, true);
         if (!classified_) flow_action_ = "none";
         close_when_flushed(who + "_" + why + "_in_" + to_string(state_));
         return;
@@ -366,22 +354,28 @@ void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
     case State::splicing:
       splice_raw(s, bytes);
       return;
-    case State::upstream_handshake:
-      BIO_write(SSL_get_rbio(upstream_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
+    // The SSL reads the receive buffer in place; the loan ends with the case
+    // (ciphertext_bio.h), before the worker recycles the buffer.
+    case State::upstream_handshake: {
+      LentCiphertext lent(upstream_ssl_.get(), bytes);
       drive_upstream_handshake();
       return;
-    case State::client_handshake:
-      BIO_write(SSL_get_rbio(client_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
+    }
+    case State::client_handshake: {
+      LentCiphertext lent(client_ssl_.get(), bytes);
       drive_client_handshake();
       return;
-    case State::serving_page:
-      BIO_write(SSL_get_rbio(client_ssl_.get()), bytes.data(), static_cast<int>(bytes.size()));
+    }
+    case State::serving_page: {
+      LentCiphertext lent(client_ssl_.get(), bytes);
       serve_page();
       return;
-    case State::relaying:
-      BIO_write(SSL_get_rbio(ssl(s)), bytes.data(), static_cast<int>(bytes.size()));
+    }
+    case State::relaying: {
+      LentCiphertext lent(ssl(s), bytes);
       relay_tls(s);
       return;
+    }
     default:
       return;
   }
@@ -435,6 +429,10 @@ void Connection::arm_recv(Side s) {
   if (state_ == State::draining || state_ == State::closed) return;
   if (kernel_splice_) return;  // the kernel reads this flow's sockets
   st.recv_armed = true;
+  // The SSL has read all it could: until more comes, it needs no record
+  // buffers (RELEASE_BUFFERS misses some paths, e.g. post-handshake
+  // messages); kept when a partial record waits in them.
+  if (SSL* tls = ssl(s)) SSL_free_buffers(tls);
   bool in_handshake = state_ != State::relaying && state_ != State::splicing;
   if (in_handshake) {
     io_.recv(*this, s, handshake_deadline_, true);
@@ -452,16 +450,9 @@ void Connection::kick_send(Side s) {
   io_.send(*this, s, bytes, st.send_timeout);
 }
 
+// The SSL's write BIO appends to the side's queue (ciphertext_bio.h):
+// flushing is sending what is queued.
 void Connection::flush_tls(Side s) {
-  SSL* tls = ssl(s);
-  if (tls == nullptr) return;
-  BIO* wbio = SSL_get_wbio(tls);
-  size_t pending = BIO_ctrl_pending(wbio);
-  if (pending == 0) return;
-  SideState& st = side(s);
-  uint8_t* dst = st.out.reserve_tail(pending);
-  int got = BIO_read(wbio, dst, static_cast<int>(pending));
-  st.out.shrink_tail(pending - static_cast<size_t>(got > 0 ? got : 0));
   kick_send(s);
 }
 

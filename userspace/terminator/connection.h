@@ -37,6 +37,7 @@
 #include "terminator/outbound_queue.h"
 #include "terminator/terminator_context.h"
 #include "terminator/worker_mailbox.h"
+#include "tls/ca_registry.h"
 #include "tls/openssl_handles.h"
 #include "tls/revocation_checker.h"
 #include "tls/upstream_verifier.h"
@@ -155,6 +156,10 @@ class Connection {
   // client
   void start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn);
   void drive_client_handshake();
+  // the CA that signs this flow's identity, and the client's verdict on it
+  // (connection_signer.cc)
+  const tls::LeafForger& trusted_forger();
+  void report_client_handshake(bool completed, int ssl_ret, bool eof);
   // block and warning pages (connection_page.cc)
   void show_untrusted_page(bool prompt, const tls::VerifyFailure& failure,
                            tls::PeerCertSummary peer);
@@ -207,6 +212,7 @@ class Connection {
   tls::FailureTolerance tolerance_;                       // alive as long as upstream_ssl_
   std::optional<policy::UntrustedCertAction> tolerated_;  // strictest defect relayed anyway
   std::string validation_note_;  // e.g. "upstream_cert_allowed:expired", for the flow event
+  tls::SignerChoice signer_;     // set by trusted_forger(); empty for the untrusted CA
   std::unique_ptr<pages::PageResponder> page_;
   std::string page_alpn_;
   std::string upstream_alpn_;

@@ -53,7 +53,7 @@ void Connection::show_untrusted_page(bool prompt, const tls::VerifyFailure& fail
   page_ = std::make_unique<pages::PageResponder>(page_alpn_, std::move(handler));
   // Our own CA vouches for the name only to show this page: the upstream's
   // content never follows over this session.
-  auto identity = ctx_.forged_cache->get_or_forge_name(*ctx_.forger, requested_host());
+  auto identity = ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host());
   start_client_handshake(*identity, &page_alpn_);
 }
 

@@ -9,33 +9,17 @@
 // A clean upstream gets a leaf mirroring its validated names.
 #include <openssl/err.h>
 
+#include "terminator/ciphertext_bio.h"
 #include "terminator/connection.h"
 #include "terminator/tls_alert.h"
 #include "terminator/tls_session.h"
 #include "tls/client_facing_context.h"
 #include "tls/revocation_checker.h"
+#include "tls/upstream_sessions.h"
 
 namespace tlsgate::terminator {
 
-namespace {
-
 using policy::UntrustedCertAction;
-
-std::string_view action_name(UntrustedCertAction a) {
-  switch (a) {
-    case UntrustedCertAction::block:
-      return "block";
-    case UntrustedCertAction::prompt:
-      return "prompt";
-    case UntrustedCertAction::untrusted_ca:
-      return "untrusted_ca";
-    case UntrustedCertAction::allow:
-      return "allow";
-  }
-  return "block";
-}
-
-}  // namespace
 
 // The name the client asked for, or the address it connected to without SNI.
 std::string Connection::requested_host() const {
@@ -60,7 +44,7 @@ UntrustedCertAction Connection::decide_untrusted(const tls::VerifyFailure& failu
 
 void Connection::begin_upstream_tls() {
   state_ = State::upstream_handshake;
-  upstream_ssl_ = new_memory_ssl(ctx_.upstream_ctx.get());
+  upstream_ssl_ = new_memory_ssl(ctx_.upstream_ctx.get(), side(Side::upstream).out);
   if (!upstream_ssl_) {
     refuse_with_alert(tls_alert::kInternalError, "upstream_ssl: " + last_openssl_error());
     return;
@@ -83,6 +67,8 @@ void Connection::begin_upstream_tls() {
   try {
     tls::UpstreamVerifier::prepare(upstream_ssl_.get(), requested_host(), has_sni, &verify_failure_,
                                    &tolerance_);
+    // A session of this upstream that validated cleanly, if one is cached.
+    tls::offer_upstream_session(upstream_ssl_.get(), original_dst_.to_string(), requested_host());
   } catch (const std::exception& e) {
     refuse_with_alert(tls_alert::kInternalError, std::string("upstream_prepare: ") + e.what());
     return;
@@ -131,7 +117,10 @@ void Connection::upstream_verified() {
     apply_untrusted_policy(*verify_failure_, /*session_usable=*/true);
     return;
   }
-  if (ctx_.revocation == nullptr) {
+  // A resumed session was validated, revocation included, by the handshake
+  // that made it (tls/upstream_sessions.h): no chain to check again.
+  if (ctx_.revocation == nullptr || SSL_session_reused(up) == 1) {
+    tls::upstream_session_validated(up);
     relay_with_identity(forge_mirroring_upstream());
     return;
   }
@@ -149,6 +138,9 @@ void Connection::on_revocation_result(const tls::RevocationResult& result) {
   if (state_ != State::checking_revocation) return;  // ended meanwhile
   switch (result.status) {
     case tls::RevocationStatus::good:
+      tls::upstream_session_validated(upstream_ssl_.get());
+      relay_with_identity(forge_mirroring_upstream());
+      return;
     case tls::RevocationStatus::pending:
       relay_with_identity(forge_mirroring_upstream());
       return;
@@ -186,13 +178,14 @@ void Connection::apply_untrusted_policy(const tls::VerifyFailure& failure, bool 
       (action == UntrustedCertAction::allow || action == UntrustedCertAction::untrusted_ca)) {
     action = UntrustedCertAction::block;
   }
-  emit_tls_event(failure, peer, action_name(action));
+  emit_tls_event(failure, peer, policy::to_string(action));
   std::string cls(tls::to_string(failure.error_class));
   try {
     switch (action) {
       case UntrustedCertAction::allow:
         validation_note_ = "upstream_cert_allowed:" + cls;
-        relay_with_identity(ctx_.forged_cache->get_or_forge_name(*ctx_.forger, requested_host()));
+        relay_with_identity(
+            ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host()));
         return;
       case UntrustedCertAction::untrusted_ca:
         validation_note_ = "upstream_cert_untrusted_ca:" + cls;
@@ -217,7 +210,7 @@ std::shared_ptr<const tls::ForgedCert> Connection::forge_mirroring_upstream() {
   std::optional<IpAddress> only_ip;
   if (sni_.empty()) only_ip = original_dst_.address;
   try {
-    return ctx_.forged_cache->get_or_forge(*ctx_.forger, leaf, only_ip);
+    return ctx_.forged_cache->get_or_forge(trusted_forger(), leaf, only_ip);
   } catch (const std::exception& e) {
     refuse_with_alert(tls_alert::kHandshakeFailure, std::string("forge_failed: ") + e.what());
     return nullptr;
@@ -249,7 +242,7 @@ void Connection::emit_tls_event(const tls::VerifyFailure& failure, const tls::Pe
 // TLS server; `alpn` is what to select from the client's offer.
 void Connection::start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn) {
   state_ = State::client_handshake;
-  client_ssl_ = new_memory_ssl(ctx_.client_facing_ctx.get());
+  client_ssl_ = new_memory_ssl(ctx_.client_facing_ctx.get(), side(Side::client).out);
   if (!client_ssl_) {
     refuse_with_alert(tls_alert::kInternalError, "client_ssl: " + last_openssl_error());
     return;
@@ -258,7 +251,7 @@ void Connection::start_client_handshake(const tls::ForgedCert& identity, const s
   tls::set_forged_identity(client_ssl_.get(), identity);
   tls::set_alpn_choice(client_ssl_.get(), alpn);
   const auto& flight = hello_.raw();
-  BIO_write(SSL_get_rbio(client_ssl_.get()), flight.data(), static_cast<int>(flight.size()));
+  give_ciphertext(client_ssl_.get(), flight);
   hello_.clear();
   drive_client_handshake();
 }

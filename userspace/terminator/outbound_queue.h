@@ -1,8 +1,11 @@
 // Bytes waiting to go out on one socket. At most one send is in flight per
 // socket: `inflight` is what the kernel may be reading right now and is never
-// touched until that send completes; new bytes go to `queued`.
+// touched until that send completes; new bytes go to `queued`. The two
+// buffers swap roles while data flows (no reallocation) and are freed once
+// everything was sent: an idle connection holds no send buffer.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -12,15 +15,9 @@ namespace tlsgate::terminator {
 class OutboundQueue {
  public:
   void append(std::span<const uint8_t> bytes) {
+    if (queued_.capacity() == 0) queued_.reserve(std::max(bytes.size(), kFirstCapacity));
     queued_.insert(queued_.end(), bytes.begin(), bytes.end());
   }
-  // Room at the end of `queued` for up to n bytes, written directly (e.g. by BIO_read).
-  uint8_t* reserve_tail(size_t n) {
-    size_t old = queued_.size();
-    queued_.resize(old + n);
-    return queued_.data() + old;
-  }
-  void shrink_tail(size_t unused) { queued_.resize(queued_.size() - unused); }
 
   bool sending() const { return sending_; }
   // Bytes not yet acknowledged by a completed send.
@@ -46,16 +43,19 @@ class OutboundQueue {
     if (inflight_off_ == inflight_.size()) {
       inflight_.clear();
       inflight_off_ = 0;
-      // Idle connections should not keep a large buffer around.
-      if (inflight_.capacity() > kKeepCapacity) std::vector<uint8_t>().swap(inflight_);
+      if (queued_.empty()) release_memory();
     }
   }
+  // Frees both buffers when nothing is waiting (never the one a send reads).
   void release_memory() {
-    if (queued_.empty() && queued_.capacity() > kKeepCapacity) std::vector<uint8_t>().swap(queued_);
+    if (!empty() || sending_) return;
+    std::vector<uint8_t>().swap(inflight_);
+    std::vector<uint8_t>().swap(queued_);
   }
 
  private:
-  static constexpr size_t kKeepCapacity = 64 * 1024;
+  // Room for a few TLS records: appends of a burst rarely reallocate.
+  static constexpr size_t kFirstCapacity = 32 * 1024;
   std::vector<uint8_t> inflight_;
   size_t inflight_off_ = 0;
   std::vector<uint8_t> queued_;

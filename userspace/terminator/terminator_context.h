@@ -1,5 +1,5 @@
 // What every worker shares: settings, the current rules (replaced atomically
-// on reload), the TLS contexts built once, the forger and its cache, the event
+// on reload), the TLS contexts built once, the CAs and the forged cache, the event
 // log, and counters. Read-mostly; nothing here is locked on the data path
 // except the forged-certificate cache shard on a miss.
 #pragma once
@@ -16,6 +16,7 @@
 #include "policy/rule.h"
 #include "policy/sni_bypass_set.h"
 #include "terminator/kernel_offload.h"
+#include "tls/ca_registry.h"
 #include "tls/forged_cert_cache.h"
 #include "tls/leaf_forger.h"
 #include "tls/openssl_handles.h"
@@ -64,7 +65,9 @@ struct TerminatorContext {
   std::atomic<std::shared_ptr<const policy::RuleSet>> rules;
   tls::SslCtxPtr upstream_ctx;
   tls::SslCtxPtr client_facing_ctx;
-  const tls::LeafForger* forger = nullptr;
+  // The gateway's CAs: which generation signs for a rule and a client
+  // (rotation, fallback, adoption: tls/ca_registry.h).
+  tls::CaRegistry* cas = nullptr;
   tls::ForgedCertCache* forged_cache = nullptr;
   events::EventLog* events = nullptr;
   // Invalid upstreams (DESIGN.md §5): the CA no client trusts (untrusted_ca),

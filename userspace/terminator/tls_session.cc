@@ -2,21 +2,22 @@
 
 #include <openssl/err.h>
 
+#include "terminator/ciphertext_bio.h"
+
 namespace tlsgate::terminator {
 
-tls::SslPtr new_memory_ssl(SSL_CTX* ctx) {
+tls::SslPtr new_memory_ssl(SSL_CTX* ctx, OutboundQueue& out) {
   tls::SslPtr ssl(SSL_new(ctx));
   if (!ssl) return ssl;
-  BIO* rbio = BIO_new(BIO_s_mem());
-  BIO* wbio = BIO_new(BIO_s_mem());
+  BIO* rbio = new_ciphertext_in_bio();
+  BIO* wbio = new_ciphertext_out_bio(out);
   if (rbio == nullptr || wbio == nullptr) {
     BIO_free(rbio);
     BIO_free(wbio);
     return nullptr;
   }
-  // An empty read BIO means "no bytes yet", not end of file.
-  BIO_set_mem_eof_return(rbio, -1);
   SSL_set_bio(ssl.get(), rbio, wbio);  // the SSL owns both from here
+  // Idle connections hold no record buffers.
   SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
   return ssl;
 }

@@ -13,8 +13,8 @@ namespace {
 
 constexpr unsigned kRingEntries = 4096;
 constexpr uint16_t kBufferGroup = 1;
-constexpr unsigned kBufferCount = 1024;
-constexpr unsigned kBufferSize = 16384;
+constexpr unsigned kBufferCount = 256;
+constexpr unsigned kBufferSize = 65536;
 
 OpKind recv_kind(Side s) {
   return s == Side::client ? OpKind::recv_client : OpKind::recv_upstream;

@@ -25,7 +25,7 @@ struct ForgedCertCache::Shard {
 
 namespace {
 
-// "cert:" + signer id + raw SHA-256 of the upstream leaf DER [+ "/ip:" +
+// "cert:" + CA cache id + raw SHA-256 of the upstream leaf DER [+ "/ip:" +
 // address bytes]; names use "name:", so the two key spaces never meet.
 std::string cache_key(const LeafForger& forger, X509* upstream_leaf,
                       const std::optional<IpAddress>& only_ip) {
@@ -34,7 +34,7 @@ std::string cache_key(const LeafForger& forger, X509* upstream_leaf,
   if (X509_digest(upstream_leaf, EVP_sha256(), md.data(), &len) != 1) {
     throw_openssl_error("cannot hash upstream certificate");
   }
-  std::string key = "cert:" + forger.ca().signer_id();
+  std::string key = "cert:" + forger.ca().cache_id();
   key.push_back('/');
   key.append(reinterpret_cast<const char*>(md.data()), len);
   if (only_ip) {
@@ -67,7 +67,7 @@ std::shared_ptr<const ForgedCert> ForgedCertCache::get_or_forge(
 
 std::shared_ptr<const ForgedCert> ForgedCertCache::get_or_forge_name(const LeafForger& forger,
                                                                      std::string_view name) {
-  std::string key = "name:" + forger.ca().signer_id() + "/" + std::string(name);
+  std::string key = "name:" + forger.ca().cache_id() + "/" + std::string(name);
   return get_or_insert(std::move(key), [&] { return forger.forge_for_name(name); });
 }
 

@@ -1,9 +1,10 @@
-// Sharded LRU of forged leaves keyed by (CA signer id, upstream leaf SHA-256
-// [, the only IP]) or (CA signer id, requested name): the upstream leaf or
+// Sharded LRU of forged leaves keyed by (CA cache id, upstream leaf SHA-256
+// [, the only IP]) or (CA cache id, requested name): the upstream leaf or
 // the name determines names and validity, so a key never maps to a leaf with
 // other names, and a new CA (or the untrusted CA) never serves another CA's
-// leaf. A leaf past its renew_after is forged again, so a long-running
-// gateway never serves an expired leaf from the cache.
+// leaf: after a rotation no leaf of the old CA is served, and nothing needs
+// wiping (CaStore::cache_id also covers the served chain). A leaf past its renew_after is forged
+// again, so a long-running gateway never serves an expired leaf from the cache.
 #pragma once
 
 #include <atomic>
@@ -39,7 +40,7 @@ class ForgedCertCache {
   std::shared_ptr<const ForgedCert> get_or_forge(
       const LeafForger& forger, X509* upstream_leaf,
       const std::optional<IpAddress>& only_ip = std::nullopt);
-  // LeafForger::forge_for_name, keyed by (signer id, "name:" + name as given).
+  // LeafForger::forge_for_name, keyed by (cache id, "name:" + name as given).
   std::shared_ptr<const ForgedCert> get_or_forge_name(const LeafForger& forger,
                                                       std::string_view name);
 

@@ -90,13 +90,14 @@ ServerNames copy_server_names(X509* upstream, const std::optional<IpAddress>& on
     push_name(out.sans.get(), copy_general_name(name));
   }
   drain_openssl_errors();  // X509_get_ext_d2i leaves an entry when there is no SAN
-  const std::string subject = rfc2253(X509_get_subject_name(upstream));
+  // Named only when refusing: formatting it costs more than the check.
+  auto subject = [upstream] { return rfc2253(X509_get_subject_name(upstream)); };
   if (only_ip && sk_GENERAL_NAME_num(out.sans.get()) == 0) {
-    throw std::runtime_error("upstream certificate \"" + subject + "\" has no IP SAN " +
+    throw std::runtime_error("upstream certificate \"" + subject() + "\" has no IP SAN " +
                              only_ip->to_string() + "; refusing to forge");
   }
   if (sk_GENERAL_NAME_num(out.sans.get()) == 0) {
-    throw std::runtime_error("upstream certificate \"" + subject +
+    throw std::runtime_error("upstream certificate \"" + subject() +
                              "\" has no DNS or IP subjectAltName; refusing to forge");
   }
   if (out.common_name.empty()) out.common_name = first_ip;
@@ -194,6 +195,7 @@ Validity forged_validity(X509* upstream, time_t now) {
 LeafForger::LeafForger(const CaStore& ca)
     : ca_(ca),
       leaf_key_(generate_ec_key("P-256")),
+      leaf_public_(public_key_for_certificates(leaf_key_.get())),
       basic_constraints_(make_extension(NID_basic_constraints, "critical,CA:FALSE")),
       key_usage_(make_extension(NID_key_usage, "critical,digitalSignature")),
       ext_key_usage_(make_extension(NID_ext_key_usage, "serverAuth")) {
@@ -232,7 +234,7 @@ std::shared_ptr<ForgedCert> LeafForger::sign_leaf(GENERAL_NAMES* sans,
   X509Ptr leaf(X509_new());
   X509NamePtr subject(X509_NAME_new());
   if (!leaf || !subject || X509_set_version(leaf.get(), X509_VERSION_3) != 1 ||
-      X509_set_pubkey(leaf.get(), leaf_key_.get()) != 1 ||
+      X509_set_pubkey(leaf.get(), leaf_public_.get()) != 1 ||
       X509_set_issuer_name(leaf.get(), X509_get_subject_name(ca_.signer())) != 1) {
     throw_openssl_error("cannot build forged leaf");
   }
@@ -262,7 +264,7 @@ std::shared_ptr<ForgedCert> LeafForger::sign_leaf(GENERAL_NAMES* sans,
   auto forged = std::make_shared<ForgedCert>();
   forged->leaf = std::move(leaf);
   forged->key = share(leaf_key_.get());
-  forged->chain.push_back(share(ca_.signer()));
+  for (const X509Ptr& cert : ca_.served_chain()) forged->chain.push_back(share(cert.get()));
   return forged;
 }
 

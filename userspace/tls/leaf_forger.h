@@ -22,7 +22,7 @@ namespace tlsgate::tls {
 struct ForgedCert {
   X509Ptr leaf;
   EvpPkeyPtr key;              // shared leaf key (up-ref'd)
-  std::vector<X509Ptr> chain;  // served after the leaf: the signer (intermediate)
+  std::vector<X509Ptr> chain;  // served after the leaf: CaStore::served_chain()
   // A cache replaces this leaf from then on (forging again would give a
   // later notAfter); max() when forging again would give the same validity.
   std::chrono::system_clock::time_point renew_after = std::chrono::system_clock::time_point::max();
@@ -78,6 +78,7 @@ class LeafForger {
 
   const CaStore& ca_;
   EvpPkeyPtr leaf_key_;
+  EvpPkeyPtr leaf_public_;  // leaf_key_'s public half for X509_set_pubkey (fast path)
   // Identical in every leaf of this forger: built once, copied per leaf.
   X509ExtensionPtr basic_constraints_;
   X509ExtensionPtr key_usage_;

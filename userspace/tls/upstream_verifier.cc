@@ -9,6 +9,7 @@
 #include "tls/openssl_text.h"
 #include "tls/stapled_ocsp.h"
 #include "tls/tls_parameters.h"
+#include "tls/upstream_sessions.h"
 
 namespace tlsgate::tls {
 namespace {
@@ -137,6 +138,8 @@ SslCtxPtr UpstreamVerifier::make_upstream_ctx() const {
     throw_openssl_error("cannot request OCSP stapling");
   }
   SSL_CTX_set_cert_cb(ctx.get(), refuse_client_certificate, nullptr);
+  // Later connections to an upstream that validated cleanly resume its session.
+  attach_upstream_session_cache(ctx.get());
   // Allocate the ex_data slots before any worker thread runs.
   failure_sink_index();
   tolerance_index();

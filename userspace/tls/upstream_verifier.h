@@ -76,16 +76,15 @@ class UpstreamVerifier {
   explicit UpstreamVerifier(const std::filesystem::path& trust_store);
 
   // The client context for upstream connections: TLS 1.2–1.3, ECDHE + AEAD
-  // only, groups X25519/P-256/P-384, no compression/renegotiation/tickets,
-  // security level 2 (RSA >= 2048, no SHA-1 signatures), SSL_VERIFY_PEER with
-  // the recording callback, trust = this store only. Requests a stapled OCSP
-  // response: a valid "revoked" staple fails as `revoked`; a staple that
-  // does not verify, is outdated or covers another certificate fails as
-  // `other` (X509_V_ERR_OCSP_VERIFY_FAILED); no staple passes (no fetching).
-  // Never presents a client certificate: a server that asks for one fails the
-  // handshake as `client_cert_required` (SECURITY-BATTERY case 30), before
-  // any application byte is sent.
-  // Build once, share across connections and threads.
+  // only, groups X25519/P-256/P-384, no compression/renegotiation, sessions
+  // resumed only as upstream_sessions.h allows, security level 2 (RSA >= 2048, no SHA-1
+  // signatures), SSL_VERIFY_PEER with the recording callback, trust = this store only. Requests a
+  // stapled OCSP response: a valid "revoked" staple fails as `revoked`; a staple that does not
+  // verify, is outdated or covers another certificate fails as `other`
+  // (X509_V_ERR_OCSP_VERIFY_FAILED); no staple passes (no fetching). Never presents a client
+  // certificate: a server that asks for one fails the handshake as `client_cert_required`
+  // (SECURITY-BATTERY case 30), before any application byte is sent. Build once, share across
+  // connections and threads.
   SslCtxPtr make_upstream_ctx() const;
 
   // Per connection, before the handshake: sets SNI (when `host_is_sni` and

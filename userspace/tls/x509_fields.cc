@@ -1,8 +1,10 @@
 #include "tls/x509_fields.h"
 
+#include <openssl/ec.h>
 #include <openssl/rand.h>
 
 #include <array>
+#include <memory>
 #include <stdexcept>
 
 #include "tls/openssl_text.h"
@@ -14,6 +16,28 @@ EvpPkeyPtr generate_ec_key(const char* curve) {
   if (!key) throw_openssl_error(std::string("cannot generate EC key on ") + curve);
   return key;
 }
+
+// The legacy EC_KEY API is deprecated in 3.0, and the reason this is fast.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+EvpPkeyPtr public_key_for_certificates(EVP_PKEY* key) {
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return share(key);
+  struct EcKeyFree {
+    void operator()(EC_KEY* k) const { EC_KEY_free(k); }
+  };
+  using EcKeyPtr = std::unique_ptr<EC_KEY, EcKeyFree>;
+  EcKeyPtr full(EVP_PKEY_get1_EC_KEY(key));
+  EcKeyPtr pub(EC_KEY_new());
+  EvpPkeyPtr out(EVP_PKEY_new());
+  if (!full || !pub || !out || EC_KEY_set_group(pub.get(), EC_KEY_get0_group(full.get())) != 1 ||
+      EC_KEY_set_public_key(pub.get(), EC_KEY_get0_public_key(full.get())) != 1 ||
+      EVP_PKEY_assign_EC_KEY(out.get(), pub.get()) != 1) {
+    throw_openssl_error("cannot copy the public key");
+  }
+  pub.release();  // owned by `out`
+  return out;
+}
+#pragma GCC diagnostic pop
 
 void set_random_serial(X509* cert) {
   std::array<unsigned char, 16> bytes{};

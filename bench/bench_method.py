@@ -1,0 +1,83 @@
+"""The "how each figure was obtained" section of RESULTS.md, filled in with
+this run's parameters."""
+
+from __future__ import annotations
+
+from bench_lab import (BULK_BYTES, CACHE_V4, HIT_NAMES, INSPECT_V4, KERNEL_BYPASS_V4,
+                       SNI_BYPASS_V4)
+from bench_peers import REDIRECT_PORT
+from bench_scenarios import HANDSHAKE_CONCURRENCY, MANY_FLOWS
+
+_METHOD = """\
+**Lab.** `tests/lab` builds three network namespaces on this machine (client,
+router, server; veth pairs, no route out). The server namespace runs one nginx
+1.22 with 2 workers for every figure: {inspect} (inspected, and the direct
+reference), {kbypass} (kernel bypass), {sbypass} (terminator bypass) and {cache}
+({names} names, each with its own leaf). Every leaf is ECDSA P-256, signed by
+the lab intermediate (sent in the chain); nginx offers TLS 1.2 and 1.3,
+keep-alive, `GET /` (3-byte body) and `GET /bulk` ({bulk} MiB body), and session
+resumption (cache and tickets, as most servers do) on every address but {cache},
+which never resumes: there every upstream handshake is a full one. The client, the proxy and nginx share
+the same 2 cores. In every namespace: `net.ipv4.tcp_tw_reuse=1`,
+`ip_local_port_range=1024 65000`.
+
+**Client.** `bench_tls_load` (bench/load/, the project's bench client: epoll,
+OpenSSL, 2 threads) verifies every chain and host name. *Connections/s*
+(`connect`): {conc} connections in flight; each is a full handshake (no
+session resumption offered, no tickets accepted), one `GET /` with
+`Connection: close`, the whole response, close_notify, close; the figure is
+completed connections over the measurement window after a warm-up. *Bulk*
+(`bulk`): 1 or {many} keep-alive connections each GETting `/bulk` again and
+again; the figure is response-body MB (10^6 bytes) per second. TLS 1.3 suites
+are OpenSSL's defaults (AES-256-GCM negotiated), TLS 1.2 ECDHE-ECDSA-AES-GCM.
+
+**Handshake figures.** "Server resumes sessions": one name on {inspect}; a
+proxy may resume its upstream sessions there (the client never does). "No
+resumption": names on {cache}. Forged-certificate cache hit: the connections
+cycle over {hit} names; the warm-up has forged each once. Miss: every connection uses a name
+not used before (`--names-once`) and the proxy is restarted right before the
+figure (an empty cache), so each connection makes the proxy forge a leaf. The
+cost ratio in the targets is the proxy's CPU time per connection (miss / hit).
+
+**Blocks.** Each repetition runs, in order: direct (nothing in the router but
+forwarding), tlsgate, SSLsplit, mitmproxy; every proxy is started for its
+block and stopped after it.
+- tlsgate: `tlsgated` as `tests/lab/lab_gateway.py` runs it (TC program on the
+  router's LAN interface, 2 workers, event log to a file and stdout, journal
+  copy off), rules: `dst = {kbypass}/32` bypass, `sni = n2.bench.test` +
+  `dst = {sbypass}/32` bypass, default inspect; upstream trust = lab roots.
+- SSLsplit 0.5.5 (Debian): `sslsplit -u root -c <gateway intermediate> -k <its
+  key> -K <P-256 leaf key> -o VerifyPeer=yes ssl 0.0.0.0 {port}` with
+  `SSL_CERT_FILE=<lab roots>` (VerifyPeer uses OpenSSL's default paths; SSLsplit
+  checks the chain, not the host name), connect log on stdout (to a file).
+- mitmproxy (Debian): `mitmdump --mode transparent --listen-port {port} --set
+  confdir=<dir with the gateway intermediate + key as mitmproxy-ca.pem> --set
+  ssl_verify_upstream_trusted_ca=<lab roots> --set flow_detail=0 --set
+  stream_large_bodies=1m --quiet` (bodies are streamed, not buffered whole);
+  its leaves are RSA-2048 (mitmproxy has no EC leaf option).
+- Peers get the router's LAN TCP/443 with `iptables -t nat -A PREROUTING -i
+  <lan> -p tcp --dport 443 -j REDIRECT --to-ports {port}` (removed after).
+The client trusts the lab roots, the gateway root and the gateway intermediate
+(mitmproxy does not send its CA certificate in the chain).
+
+**Proxy CPU.** utime+stime from `/proc/<pid>/stat` of the proxy's process
+tree, sampled around the measurement window.
+
+**Memory.** For tlsgate and SSLsplit: start the proxy, warm it with 1.5 s of
+TLS 1.3 connections/s, wait 2 s, read VmRSS (sum over the process tree); open
+N connections (TLS 1.3 handshake + one `GET /` kept alive, 64 opening at a
+time), wait 2 s, read VmRSS again; (after − before) / N. N = 1000 and {big}.
+
+**BPF classifier.** `bench_bpf_classifier` runs the real programs with
+BPF_PROG_TEST_RUN (repeat = 200000; the kernel reports the mean time per run):
+the steering program on the packets of a flow (data packet of a bypassed flow,
+SYNs) and the ClientHello classifier of BYPASS_VERIFY flows, with the
+userspace classifier on the same bytes for comparison.
+"""
+
+
+def method_text(args, big: int) -> str:
+    return _METHOD.format(inspect=INSPECT_V4, kbypass=KERNEL_BYPASS_V4, sbypass=SNI_BYPASS_V4,
+                          cache=CACHE_V4, names=args.cache_names,
+                          bulk=BULK_BYTES >> 20, conc=HANDSHAKE_CONCURRENCY, many=MANY_FLOWS,
+                          hit=HIT_NAMES, port=REDIRECT_PORT, big=big)
