@@ -16,14 +16,14 @@ import subprocess
 import sys
 import time
 
-from bench_lab import (CACHE_SUFFIX, INSPECT_NAME, INSPECT_V4, BenchUpstream, Lab, bench_lab_id,
+from bench_lab import (INSPECT_NAME, INSPECT_V4, BenchUpstream, Lab, bench_lab_id,
                        client_bundle, descriptor_limit, set_sysctls)
 import lab_sites as plan
 from bench_measure import LoadRunner, LoadSpec, hold_memory
 from bench_method import method_text
 from bench_peers import Mitmproxy, SslSplit, Tlsgate
 from bench_results import RunData, render
-from bench_scenarios import BLOCKS, FIGURES, measurements
+from bench_scenarios import BLOCKS, FIGURES, measurements, run_order
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -36,8 +36,11 @@ def interrupted(signum, _frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
+STARTED = time.monotonic()
+
+
 def log(text: str) -> None:
-    print(f"bench: {text}", file=sys.stderr, flush=True)
+    print(f"bench [{time.monotonic() - STARTED:5.0f} s]: {text}", file=sys.stderr, flush=True)
 
 
 def first_line(argv) -> str:
@@ -96,6 +99,44 @@ def warm_proxy(runner: LoadRunner, proxy) -> None:
         runner.warmup_s, runner.duration_s = saved
 
 
+def stop_quietly(proxy) -> None:
+    try:
+        proxy.stop()
+    except Exception as e:  # teardown goes on
+        log(f"stopping {proxy.name}: {e}")
+
+
+class Sequencer:
+    """Runs measurements in the order given, starting and stopping the
+    proxies as the block changes; a figure that wants an empty cache gets a
+    fresh process unless the proxy has served nothing since it started."""
+
+    def __init__(self, runner: LoadRunner, by_name: dict):
+        self.runner = runner
+        self.by_name = by_name
+        self.current = None  # the proxy running now (None: direct, no proxy)
+        self.fresh = False
+
+    def measure(self, m):
+        proxy = self.by_name.get(m.block)
+        if proxy is not self.current:
+            self.stop()
+            self.current = proxy  # before start: a failed start is stopped too
+            if proxy:
+                proxy.start()
+            self.fresh = True
+        elif proxy and m.fresh_proxy and not self.fresh:
+            proxy.restart()
+            self.fresh = True
+        self.fresh = False
+        return self.runner.run(m.spec, proxy)
+
+    def stop(self) -> None:
+        if self.current:
+            stop_quietly(self.current)
+        self.current = None
+
+
 def run(args) -> int:
     build = args.build.resolve()
     bins = {"tlsgated": build / "userspace/daemon/tlsgated",
@@ -105,7 +146,8 @@ def run(args) -> int:
     for name, path in bins.items():
         if not os.access(path, os.X_OK):
             raise SystemExit(f"bench: {path} is not built")
-    os.environ["TLSGATED"], os.environ["TLSGATECTL"] = str(bins["tlsgated"]), str(bins["tlsgatectl"])
+    os.environ["TLSGATED"] = str(bins["tlsgated"])
+    os.environ["TLSGATECTL"] = str(bins["tlsgatectl"])
     fd_limit = descriptor_limit()
     # Two descriptors per inspected connection in the proxy, plus its own.
     big = min(10000, (fd_limit - 200) // 2)
@@ -116,14 +158,18 @@ def run(args) -> int:
                      f"{big} connections (two descriptors each in the proxy).")
     load_before = loadavg()
     started = time.monotonic()
-    samples: dict = {}
+    samples: dict = {}  # figure key -> {repetition: Sample}
     memory: dict = {}
     commands: dict = {}
+    failures: list[str] = []
     bpf_text = ""
     lab = Lab(bench_lab_id(), sites=[plan.site("good.lab.test")])
     proxies = []
+    upstream = None
+    sequencer = None
     loads = [float(load_before)]
     try:
+        log(f"lab {lab.lab_id}: up")
         lab.up()
         set_sysctls(lab)
         upstream = BenchUpstream(lab, lab.dir / "bench-nginx", str(bins["leaves"]),
@@ -140,39 +186,48 @@ def run(args) -> int:
         hit_file.write_text("\n".join(upstream.hit_names()) + "\n")
         miss_file.write_text("\n".join(upstream.miss_names()) + "\n")
         runner = LoadRunner(lab, str(bins["load"]), trust, args.warmup, args.duration)
-        plan_ = measurements(hit_file, miss_file, [b for b in BLOCKS if b in args.blocks])
+        blocks = [b for b in BLOCKS if b in args.blocks]
+        plan_ = measurements(hit_file, miss_file, blocks)
         for m in plan_:
             commands[m.key] = m.spec.describe()
+        log(f"lab ready after {time.monotonic() - started:.0f} s; {len(plan_)} figures "
+            f"x {args.reps} repetitions")
+        sequencer = Sequencer(runner, by_name)
         for rep in range(args.reps):
-            for block in [b for b in BLOCKS if b in args.blocks]:
-                proxy = by_name.get(block)
-                if proxy:
-                    proxy.start()
+            # Every other repetition runs the sequence backwards: a figure and
+            # the one it is compared with (tlsgate and direct, tlsgate and
+            # SSLsplit) change places, so a drift of the machine's other load
+            # does not favour either side of a ratio.
+            for m in run_order(plan_, rep):
                 try:
-                    for m in (m for m in plan_ if m.block == block):
-                        if m.fresh_proxy:
-                            proxy.restart()
-                        s = runner.run(m.spec, proxy)
-                        samples.setdefault(m.key, []).append(s)
-                        loads.append(float(loadavg()))
-                        unit = FIGURES[m.figure][1]
-                        log(f"rep {rep + 1}/{args.reps} {m.key}: {s.value:.1f} {unit}"
-                            + (f", {s.failed} failed" if s.failed else ""))
-                finally:
-                    if proxy:
-                        proxy.stop()
+                    s = sequencer.measure(m)
+                except RuntimeError as e:
+                    failures.append(f"rep {rep + 1} {m.key}: {e}")
+                    log(f"rep {rep + 1}/{args.reps} {m.key} FAILED: {e}")
+                    sequencer.stop()  # the next figure starts its proxy afresh
+                    continue
+                samples.setdefault(m.key, {})[rep] = s
+                loads.append(float(loadavg()))
+                unit = FIGURES[m.figure][1]
+                log(f"rep {rep + 1}/{args.reps} {m.key}: {s.value:.1f} {unit}"
+                    + (f", {s.failed} failed" if s.failed else ""))
+        sequencer.stop()
         if args.memory:
-            for name in ("tlsgate", "sslsplit"):
-                for n in (1000, big):
-                    for _ in range(args.memory_reps):
+            for _ in range(args.memory_reps):
+                for name in ("tlsgate", "sslsplit"):
+                    for n in (1000, big):
                         proxy = by_name[name]
-                        proxy.start()
                         try:
+                            proxy.start()
                             warm_proxy(runner, proxy)
                             m = hold_memory(lab, str(bins["load"]), trust, proxy, INSPECT_V4,
-                                            INSPECT_NAME, n)
+                                            INSPECT_NAME, n, settle_s=args.memory_settle)
+                        except RuntimeError as e:
+                            failures.append(f"memory {name} {n}: {e}")
+                            log(f"memory {name} {n} FAILED: {e}")
+                            continue
                         finally:
-                            proxy.stop()
+                            stop_quietly(proxy)
                         memory.setdefault((name, n), []).append(m)
                         log(f"memory {name} {m.connections} held: "
                             f"{m.kib_per_connection:.1f} KiB/conn")
@@ -180,12 +235,18 @@ def run(args) -> int:
                                   check=True).stdout
         version_info = versions(build, proxies)
     finally:
+        # A second Ctrl-C must not cut the teardown short.
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        if sequencer:
+            sequencer.stop()
         for p in proxies:
-            try:
-                p.stop()
-            except Exception as e:  # teardown goes on
-                log(f"stopping {p.name}: {e}")
+            stop_quietly(p)
+        if upstream:
+            for problem in upstream.stop():
+                log(problem)
         lab.down(raise_on_problems=False)
+        log(f"lab {lab.lab_id}: down")
     load_after = loadavg()
     notes.append(f"1-minute load average: {load_before} before the run, {load_after} after, "
                  f"{min(loads):.2f}–{max(loads):.2f} between figures; the run took "
@@ -199,9 +260,9 @@ def run(args) -> int:
                        datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                        "mode": "quick" if args.quick else "full", "reps": str(args.reps),
                        "duration": f"{args.duration:g}", "warmup": f"{args.warmup:g}"},
-                   commands=commands, notes=notes)
+                   commands=commands, notes=notes, failures=failures)
     args.out.write_text(render(data, method_text(args, big)))
-    log(f"wrote {args.out}")
+    log(f"wrote {args.out} after {(time.monotonic() - started) / 60:.1f} min")
     return 0
 
 
@@ -218,12 +279,15 @@ def main(argv=None) -> int:
     p.add_argument("--command", default="sudo ./bench/run.sh")
     args = p.parse_args(argv)
     quick = args.quick
+    # quick: ~4 min, full: ~20 min on the 2-core machine (bench/README.md).
     args.reps = args.reps or (3 if quick else 5)
-    args.duration = args.duration or (1.0 if quick else 5.0)
-    args.warmup = args.warmup or (0.5 if quick else 1.0)
+    args.duration = args.duration or (0.8 if quick else 3.0)
+    args.warmup = args.warmup or (0.4 if quick else 1.0)
     args.memory_reps = 1 if quick else 3
-    # Names with a leaf of their own: a cache-miss figure uses each once.
-    args.cache_names = 3000 if quick else 6000
+    args.memory_settle = 1.0 if quick else 2.0
+    # Names with a leaf of their own: a cache-miss figure uses each once (the
+    # direct reference makes up to ~2000 connections/s).
+    args.cache_names = 3000 if quick else 8000
     if os.geteuid() != 0:
         print("bench: must run as root (network namespaces, BPF)", file=sys.stderr)
         return 77

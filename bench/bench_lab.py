@@ -22,7 +22,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "lab"))
 
 from lab import Lab  # noqa: E402
-import lab_sites as plan  # noqa: E402
 from lab_netns import end_pids  # noqa: E402
 
 # Addresses in the lab's site network (routed to the server), above the rows
@@ -198,13 +197,18 @@ def gateway_ca_files(lab: Lab) -> tuple[pathlib.Path, pathlib.Path]:
 
 
 def client_bundle(lab: Lab, directory: pathlib.Path) -> pathlib.Path:
-    """What the bench client trusts: the lab roots (direct and bypassed
-    flows), the gateway root and its intermediate (peers that do not send
-    the intermediate, see bench/README.md)."""
+    """What the bench client trusts: the lab roots and the lab intermediate
+    (direct and bypassed flows), the gateway root and its intermediate
+    (inspected flows; mitmproxy does not send the intermediate). The client
+    accepts a chain that ends at a trusted intermediate (bench_tls_load sets
+    X509_V_FLAG_PARTIAL_CHAIN), so on every path it checks one P-256
+    signature: without that, an inspected flow would also make it check the
+    intermediate under the gateway's P-384 root (~0.5 ms of the shared
+    cores per handshake, which a real client pays on its own CPU)."""
     cert, _ = gateway_ca_files(lab)
     bundle = directory / "client-trust.pem"
-    bundle.write_text(lab.pki.trust_bundle.read_text() + lab.gateway.root_ca.read_text()
-                      + cert.read_text())
+    bundle.write_text(lab.pki.trust_bundle.read_text() + lab.pki.intermediate_cert.read_text()
+                      + lab.gateway.root_ca.read_text() + cert.read_text())
     return bundle
 
 
@@ -222,5 +226,5 @@ def descriptor_limit() -> int:
 def bench_lab_id() -> str:
     import random
     import string
-    prefix = os.environ.get("TLSGATE_LAB_ID_PREFIX", "tbn")
+    prefix = os.environ.get("TLSGATE_LAB_ID_PREFIX", "tbnx")
     return prefix + "".join(random.choices(string.ascii_lowercase + string.digits, k=4))

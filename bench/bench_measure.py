@@ -14,6 +14,16 @@ from bench_lab import Lab
 from bench_peers import Proxy, cpu_seconds, rss_kib
 
 
+def end_client(proc: subprocess.Popen) -> None:
+    """Kills a load client still running (a measurement interrupted or failed)."""
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 @dataclasses.dataclass(frozen=True)
 class LoadSpec:
     mode: str  # connect | bulk
@@ -82,11 +92,15 @@ class LoadRunner:
         pids = proxy.pids() if proxy else []
         proc = subprocess.Popen(self.argv(spec), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-        # The client's window starts after its warm-up (none with --names-once).
-        time.sleep(0 if spec.names_once else self.warmup_s)
-        cpu0, t0 = cpu_seconds(pids), time.monotonic()
-        out, err = proc.communicate(timeout=self.warmup_s + self.duration_s + 60)
-        cpu1, t1 = cpu_seconds(pids), time.monotonic()
+        try:
+            # The client's window starts after its warm-up (none with --names-once).
+            time.sleep(0 if spec.names_once else self.warmup_s)
+            cpu0, t0 = cpu_seconds(pids), time.monotonic()
+            out, err = proc.communicate(timeout=self.warmup_s + self.duration_s + 60)
+            cpu1, t1 = cpu_seconds(pids), time.monotonic()
+        except BaseException:  # interrupted or stuck: the client must not outlive the lab
+            end_client(proc)
+            raise
         if proc.returncode != 0:
             raise RuntimeError(f"bench_tls_load exited {proc.returncode}: {err.strip()}")
         result = json.loads(out.strip().splitlines()[-1])
@@ -132,9 +146,10 @@ def hold_memory(lab: Lab, loader: str, trust: pathlib.Path, proxy: Proxy, target
         ready = json.loads(ready_line)
         time.sleep(settle_s)
         after = rss_kib(proxy.pids())
-    finally:
-        proc.stdin.close()
+        proc.stdin.close()  # the client closes its connections and exits
         proc.wait(timeout=60)
+    finally:
+        end_client(proc)
     return MemorySample(connections=ready["ready"], failed=ready["failed"],
                         rss_before_kib=before, rss_after_kib=after,
                         open_seconds=ready["seconds"])

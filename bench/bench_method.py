@@ -17,19 +17,28 @@ reference), {kbypass} (kernel bypass), {sbypass} (terminator bypass) and {cache}
 the lab intermediate (sent in the chain); nginx offers TLS 1.2 and 1.3,
 keep-alive, `GET /` (3-byte body) and `GET /bulk` ({bulk} MiB body), and session
 resumption (cache and tickets, as most servers do) on every address but {cache},
-which never resumes: there every upstream handshake is a full one. The client, the proxy and nginx share
-the same 2 cores. In every namespace: `net.ipv4.tcp_tw_reuse=1`,
+which never resumes: there every upstream handshake is a full one. The client,
+the proxy and nginx share the same 2 cores. In every namespace: `net.ipv4.tcp_tw_reuse=1`,
 `ip_local_port_range=1024 65000`.
 
 **Client.** `bench_tls_load` (bench/load/, the project's bench client: epoll,
-OpenSSL, 2 threads) verifies every chain and host name. *Connections/s*
+OpenSSL, 2 threads) verifies every chain and host name. It trusts the lab
+root and intermediate, the gateway root and intermediate, and accepts a chain
+that ends at a trusted intermediate (`X509_V_FLAG_PARTIAL_CHAIN`): on every
+path it checks one P-256 signature. Without that, an inspected flow would make
+it also check the gateway intermediate under the gateway's P-384 root, about
+0.5 ms of the shared cores per handshake that a real client spends on its own
+CPU, and that would count against every proxy. *Connections/s*
 (`connect`): {conc} connections in flight; each is a full handshake (no
 session resumption offered, no tickets accepted), one `GET /` with
 `Connection: close`, the whole response, close_notify, close; the figure is
 completed connections over the measurement window after a warm-up. *Bulk*
 (`bulk`): 1 or {many} keep-alive connections each GETting `/bulk` again and
-again; the figure is response-body MB (10^6 bytes) per second. TLS 1.3 suites
-are OpenSSL's defaults (AES-256-GCM negotiated), TLS 1.2 ECDHE-ECDSA-AES-GCM.
+again; the figure is response-body MB (10^6 bytes) per second. The client
+offers one suite, so it negotiates the same with nginx and with every proxy:
+TLS 1.3 `TLS_AES_128_GCM_SHA256`, TLS 1.2 `ECDHE-{{ECDSA,RSA}}-AES128-GCM-SHA256`
+(RSA for mitmproxy's leaves); key exchange X25519. Between a proxy and nginx
+the proxy's own offer decides.
 
 **Handshake figures.** "Server resumes sessions": one name on {inspect}; a
 proxy may resume its upstream sessions there (the client never does). "No
@@ -39,12 +48,15 @@ not used before (`--names-once`) and the proxy is restarted right before the
 figure (an empty cache), so each connection makes the proxy forge a leaf. The
 cost ratio in the targets is the proxy's CPU time per connection (miss / hit).
 
-**Blocks.** Each repetition runs, in order: direct (nothing in the router but
-forwarding), tlsgate, SSLsplit, mitmproxy; every proxy is started for its
-block and stopped after it.
+**Order and ratios.** A repetition runs the blocks direct (nothing in the
+router but forwarding), tlsgate, SSLsplit, mitmproxy, each proxy started for
+its block and stopped after it; every other repetition runs the whole sequence
+backwards, so that a drift of the machine's other load favours neither side of
+a ratio. A ratio is computed within each repetition (the two figures ran
+seconds apart) and reported as the median over the repetitions, with min–max.
 - tlsgate: `tlsgated` as `tests/lab/lab_gateway.py` runs it (TC program on the
   router's LAN interface, 2 workers, event log to a file and stdout, journal
-  copy off), rules: `dst = {kbypass}/32` bypass, `sni = n2.bench.test` +
+  copy off, no per-client connection limit), rules: `dst = {kbypass}/32` bypass, `sni = n2.bench.test` +
   `dst = {sbypass}/32` bypass, default inspect; upstream trust = lab roots.
 - SSLsplit 0.5.5 (Debian): `sslsplit -u root -c <gateway intermediate> -k <its
   key> -K <P-256 leaf key> -o VerifyPeer=yes ssl 0.0.0.0 {port}` with
@@ -55,8 +67,10 @@ block and stopped after it.
   ssl_verify_upstream_trusted_ca=<lab roots> --set flow_detail=0 --set
   stream_large_bodies=1m --quiet` (bodies are streamed, not buffered whole);
   its leaves are RSA-2048 (mitmproxy has no EC leaf option).
-- Peers get the router's LAN TCP/443 with `iptables -t nat -A PREROUTING -i
-  <lan> -p tcp --dport 443 -j REDIRECT --to-ports {port}` (removed after).
+- Peers get the router's LAN TCP/443 from a nftables table of the bench's own
+  (`iifname <lan> tcp dport 443 redirect to :{port}` in a nat prerouting
+  chain), deleted after the block: NAT and connection tracking are unhooked,
+  so the blocks after a peer forward like the ones before it.
 The client trusts the lab roots, the gateway root and the gateway intermediate
 (mitmproxy does not send its CA certificate in the chain).
 
@@ -64,9 +78,9 @@ The client trusts the lab roots, the gateway root and the gateway intermediate
 tree, sampled around the measurement window.
 
 **Memory.** For tlsgate and SSLsplit: start the proxy, warm it with 1.5 s of
-TLS 1.3 connections/s, wait 2 s, read VmRSS (sum over the process tree); open
+TLS 1.3 connections/s, wait {settle:g} s, read VmRSS (sum over the process tree); open
 N connections (TLS 1.3 handshake + one `GET /` kept alive, 64 opening at a
-time), wait 2 s, read VmRSS again; (after − before) / N. N = 1000 and {big}.
+time), wait {settle:g} s, read VmRSS again; (after − before) / N. N = 1000 and {big}.
 
 **BPF classifier.** `bench_bpf_classifier` runs the real programs with
 BPF_PROG_TEST_RUN (repeat = 200000; the kernel reports the mean time per run):
@@ -80,4 +94,5 @@ def method_text(args, big: int) -> str:
     return _METHOD.format(inspect=INSPECT_V4, kbypass=KERNEL_BYPASS_V4, sbypass=SNI_BYPASS_V4,
                           cache=CACHE_V4, names=args.cache_names,
                           bulk=BULK_BYTES >> 20, conc=HANDSHAKE_CONCURRENCY, many=MANY_FLOWS,
-                          hit=HIT_NAMES, port=REDIRECT_PORT, big=big)
+                          hit=HIT_NAMES, port=REDIRECT_PORT, big=big,
+                          settle=args.memory_settle)

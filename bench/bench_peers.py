@@ -1,6 +1,6 @@
 """The inspecting proxies under test, in the router namespace: tlsgated (as
-tests/lab runs it), SSLsplit and mitmproxy (Debian packages) behind an
-iptables REDIRECT rule that the bench installs and removes.
+tests/lab runs it), SSLsplit and mitmproxy (Debian packages) behind a
+nftables redirect that the bench installs and removes.
 
 Every proxy gets the same CA (the gateway's signing intermediate, so the
 clients trust one root), the same upstream trust (the lab roots) and the same
@@ -30,8 +30,11 @@ TLSGATE_RULES = (
      "dst": [f"{SNI_BYPASS_V4}/32"]},
 )
 # Events go to the event file and stdout (a file here); the journal copy is
-# off: journald would run on the same two cores.
-TLSGATE_SETTINGS = {"paths": {"event_journal": False}}
+# off: journald would run on the same two cores. The per-client connection
+# limit is off: the memory figure holds 10k connections from one client
+# address (the peers have no such limit).
+TLSGATE_SETTINGS = {"paths": {"event_journal": False},
+                    "gateway": {"max_connections_per_client": 0}}
 
 
 def process_tree(pid: int) -> list[int]:
@@ -80,22 +83,31 @@ def rss_kib(pids) -> int:
 
 
 class Redirect:
-    """nat PREROUTING REDIRECT of the LAN's TCP/443 to a local port (router
-    namespace only)."""
+    """The LAN's TCP/443 redirected to a local port (router namespace only),
+    in a nftables table of the bench's own: removing the table unhooks NAT,
+    and with it connection tracking, so the blocks after a peer forward as
+    the ones before it (an `iptables -t nat` rule would leave the nat table
+    and conntrack hooked in the namespace for the rest of the run)."""
+
+    TABLE = "tlsgate_bench_redirect"
 
     def __init__(self, lab: Lab, port: int = REDIRECT_PORT):
         self.lab = lab
-        self.rule = ["PREROUTING", "-i", lab.topology.router_lan_if, "-p", "tcp", "--dport", "443",
-                     "-j", "REDIRECT", "--to-ports", str(port)]
+        self.ruleset = (f"table ip {self.TABLE} {{\n"
+                        "  chain prerouting {\n"
+                        "    type nat hook prerouting priority dstnat; policy accept;\n"
+                        f"    iifname \"{lab.topology.router_lan_if}\" tcp dport 443 "
+                        f"redirect to :{port}\n"
+                        "  }\n}\n")
         self.installed = False
 
     def install(self) -> None:
-        self.lab.topology.run_in("router", ["iptables", "-t", "nat", "-A", *self.rule])
-        self.installed = True
+        self.installed = True  # before: a half-done install is removed too
+        self.lab.topology.run_in("router", ["nft", "-f", "-"], input_text=self.ruleset)
 
     def remove(self) -> None:
         if self.installed:
-            self.lab.topology.run_in("router", ["iptables", "-t", "nat", "-D", *self.rule],
+            self.lab.topology.run_in("router", ["nft", "delete", "table", "ip", self.TABLE],
                                      check=False)
             self.installed = False
 
@@ -134,6 +146,8 @@ class Tlsgate(Proxy):
         self.lab.start_gateway(rules=TLSGATE_RULES, settings=TLSGATE_SETTINGS)
 
     def stop(self) -> None:
+        if self.lab.gateway.process is None:
+            return
         status = self.lab.gateway.terminate()
         if status != 0:
             raise RuntimeError(f"tlsgated stopped with {status}: {self.lab.gateway.log_tail()}")

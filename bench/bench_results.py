@@ -30,7 +30,7 @@ def stat(values) -> Stat | None:
 
 @dataclasses.dataclass
 class RunData:
-    samples: dict[str, list[Sample]]
+    samples: dict[str, dict[int, Sample]]  # figure key -> {repetition: sample}
     memory: dict[tuple[str, int], list[MemorySample]]
     bpf_text: str
     machine: dict[str, str]
@@ -38,28 +38,42 @@ class RunData:
     params: dict[str, str]
     commands: dict[str, str]  # figure key -> load command
     notes: list[str]
+    failures: list[str] = dataclasses.field(default_factory=list)
 
     def value(self, key: str) -> Stat | None:
-        return stat(s.value for s in self.samples.get(key, []))
+        return stat(s.value for s in self.samples.get(key, {}).values())
 
-    def cpu(self, key: str) -> Stat | None:
+    @staticmethod
+    def _cpu_of(key: str, s: Sample) -> float | None:
         """Proxy CPU per connection (µs) or per byte (ns)."""
         scale = 1e6 if "conn" in FIGURES[key.split(".", 1)[1]][1] else 1e3
-        return stat(None if s.proxy_cpu_per_unit is None else s.proxy_cpu_per_unit * scale
-                    for s in self.samples.get(key, []))
+        return None if s.proxy_cpu_per_unit is None else s.proxy_cpu_per_unit * scale
+
+    def cpu(self, key: str) -> Stat | None:
+        return stat(self._cpu_of(key, s) for s in self.samples.get(key, {}).values())
+
+    def ratio(self, a: str, b: str, cpu: bool = False) -> Stat | None:
+        """a / b within each repetition (the two figures were measured close
+        together), over the repetitions that have both."""
+        sa, sb = self.samples.get(a, {}), self.samples.get(b, {})
+        out = []
+        for rep in sorted(set(sa) & set(sb)):
+            x = self._cpu_of(a, sa[rep]) if cpu else sa[rep].value
+            y = self._cpu_of(b, sb[rep]) if cpu else sb[rep].value
+            if x is not None and y:
+                out.append(x / y)
+        return stat(out)
 
     def failed(self, key: str) -> int:
-        return sum(s.failed for s in self.samples.get(key, []))
+        return sum(s.failed for s in self.samples.get(key, {}).values())
 
 
-def ratio(a: Stat | None, b: Stat | None) -> float | None:
-    if a is None or b is None or b.median == 0:
-        return None
-    return a.median / b.median
-
-
-def fmt_ratio(r: float | None) -> str:
-    return "n/a" if r is None else f"{r:.2f}×"
+def fmt_ratio(r: Stat | None) -> str:
+    if r is None:
+        return "n/a"
+    if r.n == 1:
+        return f"{r.median:.2f}×"
+    return f"{r.median:.2f}× ({r.low:.2f}–{r.high:.2f})"
 
 
 def cell(s: Stat | None, digits: int = 0) -> str:
@@ -69,15 +83,24 @@ def cell(s: Stat | None, digits: int = 0) -> str:
 @dataclasses.dataclass
 class Target:
     what: str
-    measured: float | None
+    measured: Stat | None
     goal: float
     at_most: bool = False  # goal is an upper bound
 
     def met(self) -> str:
         if self.measured is None:
             return "not measured"
-        ok = self.measured <= self.goal if self.at_most else self.measured >= self.goal
+        m = self.measured.median
+        ok = m <= self.goal if self.at_most else m >= self.goal
         return "**met**" if ok else "**missed**"
+
+    def measured_text(self) -> str:
+        if self.measured is None:
+            return "n/a"
+        if self.measured.n == 1:
+            return f"{self.measured.median:.2f}"
+        return (f"{self.measured.median:.2f} ({self.measured.low:.2f}–"
+                f"{self.measured.high:.2f})")
 
 
 def targets(d: RunData) -> list[Target]:
@@ -87,27 +110,27 @@ def targets(d: RunData) -> list[Target]:
         for fig, what in (("conn13", "connections/s"), ("bulk1", "1-flow throughput"),
                           (f"bulk{MANY_FLOWS}", f"{MANY_FLOWS}-flow throughput")):
             t.append(Target(f"{label}, {what} ≥ 0.97× plain forwarding",
-                            ratio(d.value(f"tlsgate.{kind}_{fig}"),
-                                  d.value(f"direct.{PLAIN_OF[fig]}")), 0.97))
+                            d.ratio(f"tlsgate.{kind}_{fig}", f"direct.{PLAIN_OF[fig]}"), 0.97))
     for fig, how in (("hs12", "TLS 1.2"), ("hs13", "TLS 1.3"),
-                     ("hs12_hit", "TLS 1.2, server without resumption"),
-                     ("hs13_hit", "TLS 1.3, server without resumption")):
+                     ("hs12_hit", "TLS 1.2, server without resumption, cache hit"),
+                     ("hs13_hit", "TLS 1.3, server without resumption, cache hit"),
+                     ("hs12_miss", "TLS 1.2, server without resumption, cache miss"),
+                     ("hs13_miss", "TLS 1.3, server without resumption, cache miss")):
         t.append(Target(f"inspected handshakes ≥ 0.45× direct ({how})",
-                        ratio(d.value(f"tlsgate.{fig}"), d.value(f"direct.{fig}")), 0.45))
+                        d.ratio(f"tlsgate.{fig}", f"direct.{fig}"), 0.45))
         t.append(Target(f"inspected handshakes ≥ 1.7× SSLsplit ({how})",
-                        ratio(d.value(f"tlsgate.{fig}"), d.value(f"sslsplit.{fig}")), 1.7))
+                        d.ratio(f"tlsgate.{fig}", f"sslsplit.{fig}"), 1.7))
     t.append(Target("1-flow inspected throughput ≥ 0.8× direct",
-                    ratio(d.value("tlsgate.bulk1"), d.value("direct.bulk1")), 0.8))
+                    d.ratio("tlsgate.bulk1", "direct.bulk1"), 0.8))
     t.append(Target("1-flow inspected throughput ≥ 2× SSLsplit",
-                    ratio(d.value("tlsgate.bulk1"), d.value("sslsplit.bulk1")), 2.0))
+                    d.ratio("tlsgate.bulk1", "sslsplit.bulk1"), 2.0))
     for (proxy, n), samples in sorted(d.memory.items()):
         if proxy == "tlsgate":
             t.append(Target(f"RSS per idle inspected connection at {n} connections ≤ 32 KiB",
-                            stat(s.kib_per_connection for s in samples).median, 32.0,
-                            at_most=True))
+                            stat(s.kib_per_connection for s in samples), 32.0, at_most=True))
     for v in ("12", "13"):
         t.append(Target(f"TLS 1.{v[1]} cache miss ≤ 1.3× the cost of a hit (tlsgate CPU/conn)",
-                        ratio(d.cpu(f"tlsgate.hs{v}_miss"), d.cpu(f"tlsgate.hs{v}_hit")), 1.3,
+                        d.ratio(f"tlsgate.hs{v}_miss", f"tlsgate.hs{v}_hit", cpu=True), 1.3,
                         at_most=True))
     return t
 
@@ -121,11 +144,11 @@ def _bypass_table(d: RunData) -> list[str]:
              "|---|---|---|---|---|---|"]
     for fig in ("conn13", "bulk1", f"bulk{MANY_FLOWS}"):
         title, unit = FIGURES[f"kbypass_{fig}"]
-        plain = d.value(f"direct.{PLAIN_OF[fig]}")
-        k = d.value(f"tlsgate.kbypass_{fig}")
-        s = d.value(f"tlsgate.sbypass_{fig}")
-        lines.append(f"| {title} ({unit}) | {cell(plain)} | {cell(k)} | "
-                     f"{fmt_ratio(ratio(k, plain))} | {cell(s)} | {fmt_ratio(ratio(s, plain))} |")
+        plain_key = f"direct.{PLAIN_OF[fig]}"
+        k_key, s_key = f"tlsgate.kbypass_{fig}", f"tlsgate.sbypass_{fig}"
+        lines.append(f"| {title} ({unit}) | {cell(d.value(plain_key))} | "
+                     f"{cell(d.value(k_key))} | {fmt_ratio(d.ratio(k_key, plain_key))} | "
+                     f"{cell(d.value(s_key))} | {fmt_ratio(d.ratio(s_key, plain_key))} |")
     return lines
 
 
@@ -136,7 +159,7 @@ def _inspection_table(d: RunData) -> list[str]:
         title, unit = FIGURES[fig]
         v = {b: d.value(f"{b}.{fig}") for b in ("direct", *PROXIES)}
         lines.append(f"| {title} ({unit}) | " + " | ".join(cell(v[b]) for b in v) + " | "
-                     + " | ".join(fmt_ratio(ratio(v["tlsgate"], v[b]))
+                     + " | ".join(fmt_ratio(d.ratio(f"tlsgate.{fig}", f"{b}.{fig}"))
                                   for b in ("direct", "sslsplit", "mitmproxy")) + " |")
     return lines
 
@@ -157,15 +180,19 @@ def _cpu_table(d: RunData) -> list[str]:
 
 def _memory_table(d: RunData) -> list[str]:
     lines = ["| proxy | idle connections held | failed | RSS before (MiB) | RSS held (MiB) "
-             "| KiB per connection |", "|---|---|---|---|---|---|"]
+             "| KiB per connection | tlsgate/SSLsplit |", "|---|---|---|---|---|---|---|"]
+    per_conn = {key: stat(s.kib_per_connection for s in samples)
+                for key, samples in d.memory.items()}
     for (proxy, n), samples in sorted(d.memory.items()):
-        per = stat(s.kib_per_connection for s in samples)
         before = stat(s.rss_before_kib / 1024 for s in samples)
         after = stat(s.rss_after_kib / 1024 for s in samples)
         held = stat(s.connections for s in samples)
-        lines.append(f"| {proxy} | {held.median:.0f} (target {n}) | "
+        peer = per_conn.get(("sslsplit", n))
+        versus = (f"{per_conn[(proxy, n)].median / peer.median:.2f}×"
+                  if proxy == "tlsgate" and peer and peer.median > 0 else "")
+        lines.append(f"| {proxy} | {held.median:.0f} (of {n}) | "
                      f"{sum(s.failed for s in samples)} | {cell(before, 1)} | {cell(after, 1)} | "
-                     f"{cell(per, 1)} |")
+                     f"{cell(per_conn[(proxy, n)], 1)} | {versus} |")
     return lines
 
 
@@ -180,10 +207,12 @@ def render(d: RunData, method: str) -> str:
     out += ["## Versions", ""] + [f"- {k}: {v}" for k, v in d.versions.items()] + [""]
     if d.notes:
         out += ["## Notes on this run", ""] + [f"- {n}" for n in d.notes] + [""]
-    out += ["## Targets", "", "| target | measured | goal | |", "|---|---|---|---|"]
+    out += ["## Targets", "",
+            "Measured: the median over the repetitions of the ratio within each repetition "
+            "(min–max in brackets); for memory, KiB per connection.", "",
+            "| target | measured | goal | |", "|---|---|---|---|"]
     for t in targets(d):
-        measured = "n/a" if t.measured is None else f"{t.measured:.2f}"
-        out.append(f"| {t.what} | {measured} | {'≤' if t.at_most else '≥'} {t.goal} | "
+        out.append(f"| {t.what} | {t.measured_text()} | {'≤' if t.at_most else '≥'} {t.goal} | "
                    f"{t.met()} |")
     out += ["", "## Bypass against plain forwarding", "",
             "Plain forwarding: the same namespaces and nginx with no tlsgate. Kernel bypass: "
@@ -204,13 +233,16 @@ def render(d: RunData, method: str) -> str:
     out += ["", "## Memory: RSS per idle inspected connection", ""]
     out += _memory_table(d)
     out += ["", "## BPF classifier, cost per packet", "", "```", d.bpf_text.rstrip(), "```", ""]
-    failures = {k: sum(s.failed for s in v) for k, v in d.samples.items()}
+    if d.failures:
+        out += ["## Measurements that failed (left out of the figures)", ""]
+        out += [f"- {f}" for f in d.failures] + [""]
+    failures = {k: sum(s.failed for s in v.values()) for k, v in d.samples.items()}
     failures = {k: v for k, v in failures.items() if v}
     if failures:
         out += ["## Failed connections during the measurements", ""]
         for k, v in sorted(failures.items()):
             errors: dict[str, int] = {}
-            for s in d.samples[k]:
+            for s in d.samples[k].values():
                 for e, n in s.errors.items():
                     errors[e] = errors.get(e, 0) + n
             out.append(f"- {k}: {v} ({'; '.join(f'{e}: {n}' for e, n in errors.items())})")

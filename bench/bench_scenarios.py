@@ -85,3 +85,8 @@ def measurements(hit_file: pathlib.Path, miss_file: pathlib.Path,
         out += [Measurement(block, "hs12_miss", hs("1.2", True), fresh_proxy=block != "direct"),
                 Measurement(block, "hs13_miss", hs("1.3", True), fresh_proxy=block != "direct")]
     return out
+
+
+def run_order(plan: list[Measurement], rep: int) -> list[Measurement]:
+    """Repetition `rep`'s order: the plan, backwards every other time."""
+    return list(plan) if rep % 2 == 0 else list(reversed(plan))

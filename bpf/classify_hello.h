@@ -19,10 +19,12 @@
 #include "tlsgate_abi.h"
 
 /* Fills *info (a map value: too large for the stack) and returns an enum
- * tg_hello_verdict. */
+ * tg_hello_verdict; *rule_index is the bypass rule of the matching
+ * `sni_policy` key for TG_VERDICT_PASS, TG_DECISION_NO_RULE otherwise. */
 static __always_inline __u32 tg_classify_first_payload(struct __sk_buff* skb,
                                                        const struct tg_packet* pkt,
-                                                       struct tg_hello_info* info) {
+                                                       struct tg_hello_info* info,
+                                                       __u32* rule_index) {
   __u32 zero = 0;
   struct tg_hello_buf* buf = bpf_map_lookup_elem(&hello_scratch, &zero);
   __u8 record[TG_RECORD_HEADER_LEN] = {};
@@ -30,6 +32,7 @@ static __always_inline __u32 tg_classify_first_payload(struct __sk_buff* skb,
   __u64 n;
   int status;
 
+  *rule_index = TG_DECISION_NO_RULE;
   __builtin_memset(info, 0, sizeof(*info));
   if (!buf) {
     info->status = TG_HELLO_NEED_MORE;
@@ -54,7 +57,7 @@ static __always_inline __u32 tg_classify_first_payload(struct __sk_buff* skb,
     return tg_hello_verdict(info, 0);
   }
   tg_parse_client_hello(buf->data, (__u32)n, info);
-  return tg_hello_verdict(info, tg_hello_sni_known(info) ? tg_sni_allowed(info) : 0);
+  return tg_hello_verdict(info, tg_hello_sni_known(info) ? tg_sni_allowed(info, rule_index) : 0);
 }
 
 #endif /* TLSGATE_CLASSIFY_HELLO_H */

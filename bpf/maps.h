@@ -86,6 +86,12 @@ struct {
   __type(value, __u64);
 } counters SEC(".maps");
 
+/* Decisions the kernel takes alone, for the event log (struct tg_decision). */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, TG_DECISION_RING_SIZE);
+} decisions SEC(".maps");
+
 /* A ClientHello copied out of the packet: the parser masks its indexes into
  * this power-of-two buffer. */
 struct tg_hello_buf {

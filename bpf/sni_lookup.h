@@ -25,6 +25,7 @@ struct tg_sni_walk {
   const char* name; /* the scratch buffer: SNI, then zeros */
   __u32 len;
   __u32 allowed;
+  __u32 rule_index; /* of the matching key, when allowed */
 };
 
 static inline long tg_sni_suffix_step(__u32 i, void* ctx) {
@@ -36,13 +37,15 @@ static inline long tg_sni_suffix_step(__u32 i, void* ctx) {
   value = bpf_map_lookup_elem(&sni_policy, walk->name + ((i + 1) & (TG_SNI_KEY_LEN - 1)));
   if (value && (value->flags & TG_SNI_WILDCARD)) {
     walk->allowed = 1;
+    walk->rule_index = value->rule_index;
     return 1;
   }
   return 0;
 }
 
-/* 1 when info's SNI (which must be known) matches `sni_policy`. */
-static __always_inline int tg_sni_allowed(const struct tg_hello_info* info) {
+/* 1 when info's SNI (which must be known) matches `sni_policy`; then
+ * *rule_index is the matching key's rule (for the decision record). */
+static __always_inline int tg_sni_allowed(const struct tg_hello_info* info, __u32* rule_index) {
   __u32 zero = 0;
   struct tg_sni_scratch* buf = bpf_map_lookup_elem(&sni_scratch, &zero);
   const struct tg_sni_value* value;
@@ -52,12 +55,17 @@ static __always_inline int tg_sni_allowed(const struct tg_hello_info* info) {
   __builtin_memcpy(buf->name, info->sni, TG_SNI_KEY_LEN);
   __builtin_memset(buf->name + TG_SNI_KEY_LEN, 0, TG_SNI_KEY_LEN);
   value = bpf_map_lookup_elem(&sni_policy, buf->name);
-  if (value && (value->flags & TG_SNI_EXACT)) return 1;
+  if (value && (value->flags & TG_SNI_EXACT)) {
+    *rule_index = value->rule_index;
+    return 1;
+  }
 
   walk.name = buf->name;
   walk.len = info->sni_len;
   walk.allowed = 0;
+  walk.rule_index = TG_DECISION_NO_RULE;
   bpf_loop(TG_SNI_MAX, tg_sni_suffix_step, &walk, 0);
+  if (walk.allowed) *rule_index = walk.rule_index;
   return walk.allowed;
 }
 

@@ -18,6 +18,10 @@
  *      ├─► terminator listener ───────────────────────────────► STEER
  *      └─► no listener: fail_mode ────────────────► FAIL_OPEN / RESET
  *
+ * Each decision taken here alone (bypass on the SYN, the first payload's
+ * verdict, fail_mode, QUIC refused) also goes to the `decisions` ring for the
+ * event log; a full ring loses the record, never changes the verdict.
+ *
  * hello_probe runs the same first-payload classification and only reports it
  * (tests and bench/); it is loaded and attached nowhere. */
 #include <linux/bpf.h>
@@ -55,17 +59,45 @@ static __always_inline int tg_is_intercept_port(const struct tg_gateway_config* 
   return 0;
 }
 
-static __always_inline int tg_in_lpm(void* trie_v4, void* trie_v6, int family, const __u32* addr) {
+/* The longest prefix of `addr` in the trie pair, or NULL. */
+static __always_inline const struct tg_lpm_value* tg_in_lpm(void* trie_v4, void* trie_v6,
+                                                            int family, const __u32* addr) {
   if (family == TG_AF_INET) {
     struct tg_lpm_v4_key key = {.prefixlen = 32};
 
     __builtin_memcpy(key.addr, addr, 4);
-    return bpf_map_lookup_elem(trie_v4, &key) != NULL;
+    return bpf_map_lookup_elem(trie_v4, &key);
   }
   struct tg_lpm_v6_key key6 = {.prefixlen = 128};
 
   __builtin_memcpy(key6.addr, addr, 16);
-  return bpf_map_lookup_elem(trie_v6, &key6) != NULL;
+  return bpf_map_lookup_elem(trie_v6, &key6);
+}
+
+/* One record in `decisions`; `info` (may be NULL) gives the SNI checked. */
+static __always_inline void tg_report(const struct tg_packet* pkt, __u8 kind, __u8 reason,
+                                      __u32 rule_index, const struct tg_hello_info* info) {
+  struct tg_decision* d = bpf_ringbuf_reserve(&decisions, sizeof(*d), 0);
+
+  if (!d) {
+    tg_count(TG_CNT_DECISIONS_DROPPED);
+    return;
+  }
+  __builtin_memset(d, 0, sizeof(*d));
+  d->ktime_ns = bpf_ktime_get_ns();
+  __builtin_memcpy(d->saddr, pkt->key.saddr, sizeof(d->saddr));
+  __builtin_memcpy(d->daddr, pkt->key.daddr, sizeof(d->daddr));
+  d->sport = pkt->key.sport;
+  d->dport = pkt->key.dport;
+  d->family = pkt->key.family;
+  d->kind = kind;
+  d->reason = reason;
+  d->rule_index = rule_index;
+  if (info && info->has_sni) {
+    __builtin_memcpy(d->sni, info->sni, TG_DECISION_SNI_LEN);
+    d->sni_len = info->sni_len < TG_DECISION_SNI_LEN ? info->sni_len : TG_DECISION_SNI_LEN;
+  }
+  bpf_ringbuf_submit(d, 0);
 }
 
 /* Is the destination a bypass-only `learned` address whose entry is live? */
@@ -196,20 +228,25 @@ static __always_inline long tg_assign(struct __sk_buff* skb, const struct tg_gat
  * listener, fail_mode decides. */
 static __always_inline int decide_syn(struct __sk_buff* skb, const struct tg_gateway_config* cfg,
                                       const struct tg_packet* pkt) {
+  const struct tg_lpm_value* bypass;
   struct bpf_sock* sk;
   __u8 reason;
 
   tg_count(TG_CNT_SYN_SEEN);
-  if (tg_in_lpm(&client_bypass_v4, &client_bypass_v6, pkt->key.family, pkt->key.saddr)) {
+  bypass = tg_in_lpm(&client_bypass_v4, &client_bypass_v6, pkt->key.family, pkt->key.saddr);
+  if (bypass) {
     tg_record_flow(skb, pkt, TG_FLOW_BYPASS, TG_REASON_CLIENT_BYPASS);
     tg_count(TG_CNT_BYPASS_CLIENT);
     tg_count(TG_CNT_BYPASS_PACKETS);
+    tg_report(pkt, TG_DECISION_BYPASS_CLIENT, TG_REASON_CLIENT_BYPASS, bypass->rule_index, NULL);
     return TC_ACT_OK;
   }
-  if (tg_in_lpm(&dst_bypass_v4, &dst_bypass_v6, pkt->key.family, pkt->key.daddr)) {
+  bypass = tg_in_lpm(&dst_bypass_v4, &dst_bypass_v6, pkt->key.family, pkt->key.daddr);
+  if (bypass) {
     tg_record_flow(skb, pkt, TG_FLOW_BYPASS, TG_REASON_DST_BYPASS);
     tg_count(TG_CNT_BYPASS_DST);
     tg_count(TG_CNT_BYPASS_PACKETS);
+    tg_report(pkt, TG_DECISION_BYPASS_DST, TG_REASON_DST_BYPASS, bypass->rule_index, NULL);
     return TC_ACT_OK;
   }
 
@@ -238,9 +275,11 @@ static __always_inline int decide_syn(struct __sk_buff* skb, const struct tg_gat
   if (cfg->fail_closed) {
     tg_record_flow(skb, pkt, TG_FLOW_RESET, reason);
     tg_count(TG_CNT_FAIL_CLOSED_RESETS);
+    tg_report(pkt, TG_DECISION_FAIL_CLOSED, reason, TG_DECISION_NO_RULE, NULL);
     return tg_reply_rst(skb, pkt);
   }
   tg_record_flow(skb, pkt, TG_FLOW_FAIL_OPEN, reason);
+  tg_report(pkt, TG_DECISION_FAIL_OPEN, reason, TG_DECISION_NO_RULE, NULL);
   return TC_ACT_OK;
 }
 
@@ -251,14 +290,15 @@ static __always_inline int verify_first_payload(struct __sk_buff* skb,
                                                 struct tg_flow_value* flow) {
   __u32 zero = 0;
   struct tg_hello_info* info = bpf_map_lookup_elem(&hello_results, &zero);
-  __u32 verdict;
+  __u32 verdict, rule_index;
 
   if (!info) return TC_ACT_SHOT;
-  verdict = tg_classify_first_payload(skb, pkt, info);
+  verdict = tg_classify_first_payload(skb, pkt, info, &rule_index);
   if (verdict == TG_VERDICT_PASS) {
     flow->state = TG_FLOW_BYPASS;
     tg_count(TG_CNT_SNI_VERIFIED);
     tg_count(TG_CNT_BYPASS_PACKETS);
+    tg_report(pkt, TG_DECISION_VERIFY_PASS, TG_REASON_LEARNED_BYPASS, rule_index, info);
     return TC_ACT_OK;
   }
   if (verdict == TG_VERDICT_USERSPACE) {
@@ -273,6 +313,7 @@ static __always_inline int verify_first_payload(struct __sk_buff* skb,
   flow->reason = TG_REASON_SNI_MISMATCH;
   tg_demote_learned(cfg, pkt);
   tg_count(TG_CNT_SNI_RESETS);
+  tg_report(pkt, TG_DECISION_VERIFY_RESET, TG_REASON_SNI_MISMATCH, TG_DECISION_NO_RULE, info);
   return tg_reset_both_ways(skb, pkt);
 }
 
@@ -340,6 +381,7 @@ static __always_inline int decide_udp(struct __sk_buff* skb, const struct tg_gat
       tg_in_lpm(&dst_bypass_v4, &dst_bypass_v6, pkt->key.family, pkt->key.daddr))
     return TC_ACT_OK;
   tg_count(TG_CNT_QUIC_REFUSED);
+  tg_report(pkt, TG_DECISION_QUIC_REFUSED, TG_REASON_NONE, TG_DECISION_NO_RULE, NULL);
   return tg_reply_port_unreachable(skb, pkt);
 }
 
@@ -373,6 +415,7 @@ int hello_probe(struct __sk_buff* skb) {
   struct tg_hello_info* info = bpf_map_lookup_elem(&hello_results, &zero);
   __u32* verdict = bpf_map_lookup_elem(&hello_verdicts, &zero);
   struct tg_packet pkt;
+  __u32 rule_index;
 
   if (!info || !verdict) return TC_ACT_OK;
   if (tg_parse_packet(skb, &pkt) != TG_PKT_TCP) {
@@ -381,6 +424,6 @@ int hello_probe(struct __sk_buff* skb) {
     *verdict = TG_VERDICT_RESET;
     return TC_ACT_OK;
   }
-  *verdict = tg_classify_first_payload(skb, &pkt, info);
+  *verdict = tg_classify_first_payload(skb, &pkt, info, &rule_index);
   return TC_ACT_OK;
 }

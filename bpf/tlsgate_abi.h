@@ -150,8 +150,48 @@ enum tg_counter {
   TG_CNT_NFQUEUE_PACKETS,    /* packets marked for NFQUEUE */
   TG_CNT_RESET_REPLIES,      /* RSTs answering later packets of a reset flow */
   TG_CNT_QUIC_REFUSED,       /* UDP datagrams to an intercept port refused (ICMP) */
+  TG_CNT_DECISIONS_DROPPED,  /* decision records lost because `decisions` was full */
   TG_CNT_MAX,
 };
+
+/* Ring buffer `decisions`: one record per decision the kernel takes alone
+ * (no terminator involved), turned into a `flow` event by userspace
+ * (DESIGN.md §7). A full ring drops the record, never the packet: the loss is
+ * counted in TG_CNT_DECISIONS_DROPPED. */
+#define TG_DECISION_RING_SIZE (256 * 1024) /* bytes, a power of two of pages */
+#define TG_DECISION_SNI_LEN 64             /* SNI bytes carried (longer names cut) */
+#define TG_DECISION_NO_RULE 0xffffffffu    /* rule_index when no map value named one */
+
+enum tg_decision_kind {
+  TG_DECISION_BYPASS_CLIENT = 1, /* SYN: client_bypass prefix */
+  TG_DECISION_BYPASS_DST = 2,    /* SYN: dst_bypass prefix */
+  TG_DECISION_VERIFY_PASS = 3,   /* BYPASS_VERIFY first payload: a bypassed name */
+  TG_DECISION_VERIFY_RESET = 4,  /* BYPASS_VERIFY first payload: any other (reset) */
+  TG_DECISION_FAIL_OPEN = 5,     /* SYN to steer, no usable listener: forwarded */
+  TG_DECISION_FAIL_CLOSED = 6,   /* SYN to steer, no usable listener: reset */
+  TG_DECISION_QUIC_REFUSED = 7,  /* UDP to an intercept port: ICMP port unreachable */
+};
+
+struct tg_decision {
+  __u64 ktime_ns; /* bpf_ktime_get_ns() */
+  __u32 saddr[4]; /* network byte order, IPv4 in [0] with the rest 0 */
+  __u32 daddr[4];
+  __u16 sport;      /* network byte order */
+  __u16 dport;      /* network byte order */
+  __u8 family;      /* AF_INET (2) or AF_INET6 (10) */
+  __u8 kind;        /* enum tg_decision_kind */
+  __u8 reason;      /* enum tg_flow_reason (fail_open/closed: why no listener) */
+  __u8 sni_len;     /* bytes of sni[] used; 0: no SNI known */
+  __u32 rule_index; /* from the LPM or sni_policy value, or TG_DECISION_NO_RULE */
+  char sni[TG_DECISION_SNI_LEN];
+  __u32 pad;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct tg_decision) == 120, "tg_decision is kernel/userspace ABI");
+#else
+_Static_assert(sizeof(struct tg_decision) == 120, "tg_decision is kernel/userspace ABI");
+#endif
 
 /* What a BYPASS_VERIFY flow's first payload decides (hello_verdict.h). */
 enum tg_hello_verdict {

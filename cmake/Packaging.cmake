@@ -24,6 +24,8 @@ install(FILES systemd/tlsgate.service DESTINATION lib/systemd/system)
 install(FILES systemd/tlsgate.sysusers DESTINATION lib/sysusers.d RENAME tlsgate.conf)
 install(FILES systemd/tlsgate.tmpfiles DESTINATION lib/tmpfiles.d RENAME tlsgate.conf)
 install(FILES systemd/tlsgate.toml.example DESTINATION share/doc/tlsgate/examples)
+# Absolute: logrotate reads /etc/logrotate.d only; dpkg keeps it as a conffile.
+install(FILES systemd/tlsgate.logrotate DESTINATION /etc/logrotate.d RENAME tlsgate)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME tlsgate)
@@ -40,9 +42,11 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# systemd-sysusers and systemd-tmpfiles run in postinst.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd (>= 247)")
+# systemd-sysusers and systemd-tmpfiles run in postinst; tlsgated runs
+# iptables-nft / ip6tables-nft for the NFQUEUE rule.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd (>= 247), iptables")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  ${PROJECT_SOURCE_DIR}/cmake/debian/conffiles
   ${PROJECT_SOURCE_DIR}/cmake/debian/postinst
   ${PROJECT_SOURCE_DIR}/cmake/debian/prerm
   ${PROJECT_SOURCE_DIR}/cmake/debian/postrm)

@@ -16,8 +16,8 @@ packages=(
   # format check
   clang-format
   # service and packaging checks (tests/ops): systemd-analyze, sysusers,
-  # tmpfiles; man; CPack's dpkg-shlibdeps; `vagrant validate`
-  systemd man-db dpkg-dev vagrant
+  # tmpfiles; man; CPack's dpkg-shlibdeps; `vagrant validate`; logrotate
+  systemd man-db dpkg-dev vagrant logrotate
 )
 
 missing=()

@@ -245,6 +245,10 @@ int LoadedSteer::sni_policy_fd() const {
   return bpf_map__fd(skel_->maps.sni_policy);
 }
 
+int LoadedSteer::decisions_fd() const {
+  return bpf_map__fd(skel_->maps.decisions);
+}
+
 int LoadedSteer::hello_probe_fd() const {
   return bpf_program__fd(skel_->progs.hello_probe);
 }

@@ -62,6 +62,7 @@ class LoadedSteer {
   std::optional<tg_learned_value> learned(const std::string& server, uint16_t port) const;
   int steer_fd() const;
   int sni_policy_fd() const;
+  int decisions_fd() const;  // the `decisions` ring
   int hello_probe_fd() const;
 
  private:

@@ -158,7 +158,8 @@ def stop_peer(process: subprocess.Popen) -> None:
 COUNTERS = ("packets", "syn_seen", "steered_flows", "steered_packets", "bypass_client",
             "bypass_dst", "bypass_packets", "no_listener", "fail_closed_resets", "assign_errors",
             "fragments_dropped", "learned_flows", "sni_verified", "sni_resets", "nfqueue_flows",
-            "nfqueue_packets", "reset_replies", "quic_refused")
+            "nfqueue_packets", "reset_replies", "quic_refused",
+            "decision_records_dropped")
 
 
 def pinned_counters(pin_dir: pathlib.Path) -> dict[str, int]:

@@ -193,6 +193,28 @@ class CtlTest(LabTestCase):
         self.assertEqual(samples['tlsgate_config_reloads_total{result="ok"}'], 1)
         self.assertEqual(samples['tlsgate_config_reloads_total{result="refused"}'], 1)
 
+    def test_reload_names_what_needs_a_restart_and_reopens_the_event_file(self):
+        changed = self.config_before.replace("listen_port = 15443",
+                                             'listen_port = 15443\nfail_mode = "closed"\n'
+                                             'idle_timeout = "2m"', 1)
+        self.assertNotEqual(changed, self.config_before)
+        self.gateway.config.write_text(changed)
+        # logrotate moves the file away, then reloads: events go to a new file.
+        rotated = self.gateway.event_log.with_name("events.jsonl.1")
+        self.gateway.event_log.rename(rotated)
+        out = self.ctl.run("reload").stdout
+        self.assertIn("changed, applied at the next restart (systemctl restart tlsgate): "
+                      "gateway.fail_mode gateway.idle_timeout", out)
+        self.assertEqual(self.ctl.json("reload")["restart_needed"],
+                         ["gateway.fail_mode", "gateway.idle_timeout"])
+        self.assertIn("gateway.fail_mode changed: takes effect at the next restart",
+                      self.gateway.stderr_path.read_text())
+        self.assert_inspected(GOOD, 4)
+        self.assertIsNotNone(self.gateway.wait_event(
+            lambda e: e.get("type") == "flow" and e.get("sni") == GOOD),
+            "no flow event in the reopened event file")
+        self.assertNotIn(f'"sni":"{GOOD}"', rotated.read_text().replace(" ", ""))
+
     # --- events ---------------------------------------------------------------------------
 
     def test_events_by_type_time_and_follow(self):

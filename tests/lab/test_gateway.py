@@ -142,5 +142,33 @@ class GatewayTest(LabTestCase):
                 self.assert_access_logged(site, before)
 
 
+class BlockPageTest(LabTestCase):
+    """[policy] block_response = "page": a site blocked by rule answers every
+    HTTP request with a page naming the rule; nothing reaches the server."""
+
+    def test_rule_block_answers_with_a_page_naming_the_rule(self):
+        gateway = self.lab.start_gateway(settings={"policy": {"block_response": "page"}})
+        site = "blocked.lab.test"
+        for family in (4, 6):
+            for http1 in (False, True):
+                with self.subTest(family=family, http1=http1):
+                    result = self.curl(site, family, gateway.root_ca, http1=http1)
+                    self.assertEqual(result.http_code, "403", result.describe())
+                    self.assertIn("Blocked by rule <strong>block-blocked-site</strong>",
+                                  result.body)
+                    self.assertIn(f"Requested: https://{site}/", result.body)
+            hs = self.handshake(site, family)
+            self.assertTrue(hs.completed, hs.describe())
+            self.assertTrue(hs.chain[0].issuer_cn.startswith(GATEWAY_ISSUER_PREFIX))
+            self.assertEqual(hs.chain[0].dns_names, [site])
+        event = gateway.wait_event(lambda e: e.get("type") == "flow" and e.get("sni") == site
+                                   and e.get("action") == "block" and e.get("rule")
+                                   == "block-blocked-site" and e.get("reason") == "rule")
+        self.assertIsNotNone(event, self.lab.diagnostics())
+        self.assert_access_log_empty(site)
+        # Inspected sites are untouched by the setting.
+        self.assert_body(self.curl("good.lab.test", 4, gateway.root_ca), "good.lab.test")
+
+
 if __name__ == "__main__":
     unittest.main()

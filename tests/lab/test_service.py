@@ -112,6 +112,9 @@ class ServiceTest(LabTestCase):
         return wrap
 
     def unit_capabilities(self):
+        # As administrators are told to: the CA distribution page on port 80.
+        self.lab.gateway.settings = {
+            "ca": {"distribution_listen": [f"{self.lab.topology.router_lan_if}:80"]}}
         caps = unit_setting("AmbientCapabilities")
         self.assertEqual(sorted(caps), sorted(unit_setting("CapabilityBoundingSet")))
         self.assertEqual(unit_setting("NoNewPrivileges"), ["yes"])

@@ -144,6 +144,7 @@ class PackageTest(TempDirTest):
             "/usr/share/man/man8/tlsgated.8.gz",
             "/usr/share/man/man8/tlsgatectl.8.gz",
             "/usr/share/man/man5/tlsgate.toml.5.gz",
+            "/etc/logrotate.d/tlsgate",
         })
 
         tree = self.tmp / "tree"
@@ -167,10 +168,12 @@ class PackageTest(TempDirTest):
 
         control = run(["dpkg-deb", "-f", str(debs[0]), "Package", "Depends"]).stdout
         self.assertIn("Package: tlsgate", control)
-        for dependency in ("systemd", "libssl3", "libbpf1", "liburing2"):
+        for dependency in ("systemd", "iptables", "libssl3", "libbpf1", "liburing2"):
             self.assertIn(dependency, control)
         scripts = self.tmp / "control"
         run(["dpkg-deb", "-e", str(debs[0]), str(scripts)])
+        # An administrator's edits to the logrotate file survive upgrades.
+        self.assertIn("/etc/logrotate.d/tlsgate", (scripts / "conffiles").read_text().split())
         postinst = (scripts / "postinst").read_text()
         self.assertIn("systemd-sysusers /usr/lib/sysusers.d/tlsgate.conf", postinst)
         self.assertIn("systemd-tmpfiles --create /usr/lib/tmpfiles.d/tlsgate.conf", postinst)
@@ -182,6 +185,27 @@ class PackageTest(TempDirTest):
     def project_version() -> str:
         m = re.search(r"project\(tlsgate VERSION (\S+)", (SOURCE / "CMakeLists.txt").read_text())
         return m.group(1)
+
+
+class LogrotateTest(TempDirTest):
+    def test_shipped_file_rotates_the_event_log(self):
+        shipped = (SOURCE / "systemd" / "tlsgate.logrotate").read_text()
+        example = (SOURCE / "systemd" / "tlsgate.toml.example").read_text()
+        log_path = re.search(r'\nevent_log = "([^"]+)"', example).group(1)
+        self.assertIn(log_path + " {", shipped, "not the example's event log")
+        # The same file, pointed at a scratch log owned by root.
+        log = self.tmp / "events.jsonl"
+        log.write_text('{"type":"flow"}\n' * 3)
+        conf = self.tmp / "tlsgate.logrotate"
+        conf.write_text(shipped.replace(log_path, str(log))
+                        .replace("tlsgate tlsgate", "root root")
+                        .replace("systemctl reload tlsgate.service", "touch " + str(self.tmp / "reloaded")))
+        proc = run(["logrotate", "--force", "--state", str(self.tmp / "state"), str(conf)])
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(log.stat().st_size, 0, "no fresh log created")
+        self.assertEqual(log.stat().st_mode & 0o777, 0o640)
+        self.assertEqual((self.tmp / "events.jsonl.1").read_text().count("flow"), 3)
+        self.assertTrue((self.tmp / "reloaded").exists(), "postrotate did not reload the daemon")
 
 
 class ManPageTest(TempDirTest):

@@ -14,6 +14,7 @@
 #include "config/ca_section.h"
 #include "config/rule_section.h"
 #include "config/section_reader.h"
+#include "config/suggest_section.h"
 #include "config/untrusted_cert_section.h"
 #include "tlsgate_abi.h"
 
@@ -22,7 +23,8 @@ namespace tlsgate::config {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
-constexpr std::string_view kSections[] = {"gateway", "paths", "upstream", "policy", "ca", "rule"};
+constexpr std::string_view kSections[] = {"gateway", "paths",   "upstream", "policy",
+                                          "ca",      "suggest", "groups",   "rule"};
 
 // The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or space.
 bool valid_ifname(std::string_view name) {
@@ -61,7 +63,8 @@ void check_top_level(const toml::table& root, const std::string& source) {
 void read_gateway(const SectionReader& g, GatewayConfig& config) {
   g.reject_unknown_keys({"lan_interfaces", "intercept_ports", "listen_port", "workers", "fail_mode",
                          "non_tls", "quic", "steer_mark", "route_table", "max_client_hello",
-                         "handshake_timeout", "connect_timeout", "idle_timeout"});
+                         "handshake_timeout", "connect_timeout", "idle_timeout",
+                         "max_connections_per_client"});
 
   auto interfaces = g.strings("lan_interfaces");
   if (!interfaces) {
@@ -124,6 +127,9 @@ void read_gateway(const SectionReader& g, GatewayConfig& config) {
                  ": 253, 254 and 255 are the kernel's default, main and local tables");
     }
     config.route_table = static_cast<uint32_t>(*v);
+  }
+  if (auto v = g.integer("max_connections_per_client", 0, 1000000)) {
+    config.max_connections_per_client = static_cast<unsigned>(*v);
   }
   if (auto v = g.integer("max_client_hello", 512, 16384)) {
     config.max_client_hello = static_cast<size_t>(*v);
@@ -225,16 +231,27 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
   }
   if (const auto* policy = root.get_as<toml::table>("policy")) {
     SectionReader p(*policy, "[policy]", source);
-    p.reject_unknown_keys({"default_action"});
+    p.reject_unknown_keys({"default_action", "block_response"});
     if (auto v = p.choice("default_action", {"inspect", "bypass", "block"})) {
       config.rules.default_action = *policy::parse_action(*v);
+    }
+    if (auto v = p.choice("block_response", {"alert", "page"})) {
+      config.rules.block_response = *v == "page" ? policy::RuleSet::BlockResponse::page
+                                                 : policy::RuleSet::BlockResponse::alert;
     }
   }
   if (const auto* ca = root.get_as<toml::table>("ca")) {
     read_ca_section(SectionReader(*ca, "[ca]", source), config.ca);
   }
+  if (const auto* suggest = root.get_as<toml::table>("suggest")) {
+    read_suggest_section(SectionReader(*suggest, "[suggest]", source), config.suggest);
+  }
+  ClientGroups groups;
+  if (const auto* table = root.get_as<toml::table>("groups")) {
+    groups = read_client_groups(*table, source);
+  }
   if (const toml::node* rules = root.get("rule")) {
-    config.rules.rules = read_rules(*rules, source, config.intercept_ports);
+    config.rules.rules = read_rules(*rules, source, config.intercept_ports, groups);
   }
   return config;
 }

@@ -46,6 +46,20 @@ struct CaSettings {
   std::chrono::seconds fallback_retry{std::chrono::hours(1)};
 };
 
+// [suggest] (DESIGN.md §7): bypass suggestions from client rejects and
+// upstream validation failures, and automatic bypasses scoped to a device
+// group and an SNI.
+struct SuggestSettings {
+  unsigned threshold = 3;  // sightings within `window`; at least 2
+  std::chrono::milliseconds window{std::chrono::minutes(10)};
+  bool auto_bypass = false;
+  std::chrono::milliseconds auto_bypass_expiry{std::chrono::hours(1)};
+  std::chrono::milliseconds retest_interval{std::chrono::minutes(15)};
+  // A device group: the client's address widened to this prefix.
+  unsigned device_prefix_v4 = 32;
+  unsigned device_prefix_v6 = 128;
+};
+
 struct GatewayConfig {
   // [gateway]
   std::vector<std::string> lan_interfaces;     // required, at least one
@@ -58,6 +72,7 @@ struct GatewayConfig {
   uint32_t steer_mark = 0x746c;   // "tl"; skb->mark of steered packets
   uint32_t route_table = 0x746c;  // policy-routing table with the local route
   size_t max_client_hello = 16384;
+  unsigned max_connections_per_client = 1024;  // open terminator connections; 0: no limit
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{300000};
@@ -85,6 +100,9 @@ struct GatewayConfig {
 
   // [ca]
   CaSettings ca;
+
+  // [suggest]
+  SuggestSettings suggest;
 
   // [[rule]] ...
   policy::RuleSet rules;

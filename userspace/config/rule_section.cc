@@ -29,6 +29,11 @@ std::string ports_text(std::span<const uint16_t> ports) {
   return "[" + out + "]";
 }
 
+// The same alphabet as CA names (common/ca_name.h).
+bool valid_group_name(std::string_view name) {
+  return valid_ca_name(name);
+}
+
 bool has_control_chars(std::string_view text) {
   return std::any_of(text.begin(), text.end(),
                      [](unsigned char c) { return c < 0x20 || c == 0x7f; });
@@ -43,9 +48,21 @@ std::string rule_label(const toml::table& table, size_t number) {
   return "[[rule]] #" + std::to_string(number);
 }
 
-std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key) {
+std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key,
+                             const ClientGroups* groups = nullptr) {
   std::vector<Cidr> out;
   for (const auto& item : r.strings(key).value_or(std::vector<Located<std::string>>{})) {
+    if (groups != nullptr && item.value.starts_with('@')) {
+      auto group = groups->find(std::string_view(item.value).substr(1));
+      if (group == groups->end()) {
+        r.fail(item.line, "'" + std::string(key) + "' in " + r.label() + ": no group '" +
+                              item.value.substr(1) + "' in [groups]");
+      }
+      for (const Cidr& cidr : group->second) {
+        if (std::find(out.begin(), out.end(), cidr) == out.end()) out.push_back(cidr);
+      }
+      continue;
+    }
     std::string error;
     auto cidr = parse_rule_cidr(item.value, &error);
     if (!cidr) r.fail(item.line, "'" + std::string(key) + "' in " + r.label() + ": " + error);
@@ -54,7 +71,8 @@ std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key) {
   return out;
 }
 
-Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports) {
+Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports,
+               const ClientGroups& groups) {
   r.reject_unknown_keys(
       {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert", "ca"});
   Rule rule;
@@ -105,7 +123,7 @@ Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> 
     rule.sni.push_back(std::move(*pattern));
   }
   rule.dst = read_cidrs(r, "dst");
-  rule.client = read_cidrs(r, "client");
+  rule.client = read_cidrs(r, "client", &groups);
   for (const auto& item : r.integers("port", 1, 65535).value_or(std::vector<Located<int64_t>>{})) {
     const auto port = static_cast<uint16_t>(item.value);
     if (std::find(intercept_ports.begin(), intercept_ports.end(), port) == intercept_ports.end()) {
@@ -147,8 +165,24 @@ std::optional<Cidr> parse_rule_cidr(std::string_view text, std::string* error) {
   return fail(shown + " has host bits set (did you mean " + Cidr(*address, len).to_string() + "?)");
 }
 
+ClientGroups read_client_groups(const toml::table& table, const std::string& source) {
+  SectionReader r(table, "[groups]", source);
+  ClientGroups groups;
+  for (const auto& [key, value] : table) {
+    const std::string name(key.str());
+    if (!valid_group_name(name)) {
+      r.fail(line_of(value), "group name '" + name +
+                                 "' in [groups]: use 1-32 of a-z, 0-9, '-' and '_', starting "
+                                 "with a letter or digit");
+    }
+    groups[name] = read_cidrs(r, name);
+  }
+  return groups;
+}
+
 std::vector<Rule> read_rules(const toml::node& node, const std::string& source,
-                             std::span<const uint16_t> intercept_ports) {
+                             std::span<const uint16_t> intercept_ports,
+                             const ClientGroups& groups) {
   const auto* array = node.as_array();
   if (array == nullptr) {
     throw ConfigError(source, line_of(node), "rules must be written as [[rule]] tables");
@@ -162,7 +196,7 @@ std::vector<Rule> read_rules(const toml::node& node, const std::string& source,
     }
     const size_t number = rules.size() + 1;
     SectionReader reader(*table, rule_label(*table, number), source);
-    Rule rule = read_rule(reader, number, intercept_ports);
+    Rule rule = read_rule(reader, number, intercept_ports, groups);
     auto [it, fresh] = first_line_of_name.emplace(rule.name, rule.source_line);
     if (!fresh) {
       reader.fail(reader.line_of_key("name"), "duplicate rule name '" + rule.name +

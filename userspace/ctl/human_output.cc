@@ -30,8 +30,28 @@ std::string joined(const json& list, const char* separator = ",") {
   return out;
 }
 
-// Columns padded to their widest cell; the last column is not padded.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
+std::string matchers(const json& rule) {
+  std::string out;
+  for (const char* key : {"sni", "dst", "client", "port"}) {
+    if (rule.contains(key) && rule[key].is_array() && !rule[key].empty()) {
+      out += (out.empty() ? "" : " ") + std::string(key) + "=" + joined(rule[key]);
+    }
+  }
+  return out.empty() ? "(any flow)" : out;
+}
+
+void section(std::string& out, const char* title, const json& values) {
+  if (!values.is_object()) return;
+  out += std::string(title) + ":\n";
+  std::vector<std::vector<std::string>> rows;
+  for (auto it = values.begin(); it != values.end(); ++it)
+    rows.push_back({"  " + it.key(), text(*it)});
+  out += text_table(rows);
+}
+
+}  // namespace
+
+std::string text_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
@@ -49,27 +69,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   }
   return out;
 }
-
-std::string matchers(const json& rule) {
-  std::string out;
-  for (const char* key : {"sni", "dst", "client", "port"}) {
-    if (rule.contains(key) && rule[key].is_array() && !rule[key].empty()) {
-      out += (out.empty() ? "" : " ") + std::string(key) + "=" + joined(rule[key]);
-    }
-  }
-  return out.empty() ? "(any flow)" : out;
-}
-
-void section(std::string& out, const char* title, const json& values) {
-  if (!values.is_object()) return;
-  out += std::string(title) + ":\n";
-  std::vector<std::vector<std::string>> rows;
-  for (auto it = values.begin(); it != values.end(); ++it)
-    rows.push_back({"  " + it.key(), text(*it)});
-  out += table(rows);
-}
-
-}  // namespace
 
 std::string format_duration(int64_t seconds) {
   char buf[32];
@@ -115,7 +114,7 @@ std::string format_status(const json& s) {
                             (reload.value("ok", false) ? std::string("ok")
                                                        : "refused: " + field(reload, "error"))});
   }
-  return out + table(rows);
+  return out + text_table(rows);
 }
 
 std::string format_flows(const json& answer) {
@@ -128,8 +127,8 @@ std::string format_flows(const json& answer) {
                     field(f, "bytes_from_client") + "/" + field(f, "bytes_from_server"),
                     format_duration(f.value("age_ms", int64_t{0}) / 1000), field(f, "worker")});
   }
-  std::string out =
-      table(rows) + std::to_string(flows.size()) + " flow" + (flows.size() == 1 ? "" : "s") + "\n";
+  std::string out = text_table(rows) + std::to_string(flows.size()) + " flow" +
+                    (flows.size() == 1 ? "" : "s") + "\n";
   if (answer.value("workers_not_answering", 0) > 0) {
     out += "warning: " + field(answer, "workers_not_answering") +
            " worker(s) did not answer; their flows are missing\n";
@@ -150,7 +149,7 @@ std::string format_rules(const json& answer, const std::string& only_action) {
     return (only_action.empty() ? std::string("no rules") : "no " + only_action + " rules") +
            "; default action: " + field(answer, "default_action") + "\n";
   }
-  return table(rows) + "default action: " + field(answer, "default_action") + "\n";
+  return text_table(rows) + "default action: " + field(answer, "default_action") + "\n";
 }
 
 std::string format_stats(const json& stats) {

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace tlsgate::ctl {
+
+// Columns padded to their widest cell; the last column is not padded.
+std::string text_table(const std::vector<std::vector<std::string>>& rows);
 
 std::string format_status(const nlohmann::json& status);
 std::string format_flows(const nlohmann::json& flows);

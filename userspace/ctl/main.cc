@@ -20,6 +20,7 @@
 #include "ctl/event_filter.h"
 #include "ctl/human_output.h"
 #include "ctl/socket_hint.h"
+#include "ctl/suggest_commands.h"
 #include "tls/ca_control.h"
 
 namespace {
@@ -195,10 +196,20 @@ int main(int argc, char** argv) {
   std::string since;
   std::string event_file;
   bool follow = false;
-  events->add_option("--type", event_types, "flow, tls, client_reject, http, ca (repeatable)");
+  events->add_option("--type", event_types,
+                     "flow, tls, client_reject, auto_bypass, http, ca (repeatable)");
   events->add_option("--since", since, "10m, 2h, 1d or a time (2024-05-01T10:00:00Z)");
   events->add_flag("-f,--follow", follow, "keep printing new events (Ctrl-C ends)");
   events->add_option("--file", event_file, "event file (default: the daemon's)");
+
+  CLI::App* suggest =
+      app.add_subcommand("suggest", "bypass suggestions: what keeps breaking under inspection");
+  std::string suggest_id;
+  CLI::App* suggest_accept =
+      suggest->add_subcommand("accept", "turn a suggestion into a bypass rule (config written)");
+  suggest_accept->add_option("id", suggest_id, "the suggestion's ID")->required();
+  CLI::App* suggest_dismiss = suggest->add_subcommand("dismiss", "drop a suggestion");
+  suggest_dismiss->add_option("id", suggest_id, "the suggestion's ID")->required();
 
   CLI::App* ca = app.add_subcommand("ca", "the gateway's certificate authorities");
   ca->require_subcommand(1);
@@ -310,6 +321,18 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (events->parsed()) return events_command(o, event_types, since, follow, event_file);
+    if (suggest_accept->parsed() || suggest_dismiss->parsed()) {
+      const json answer =
+          call(o, tlsgate::ctl::suggest_request(
+                      suggest_accept->parsed() ? "suggest.accept" : "suggest.dismiss", suggest_id));
+      print(o, answer, tlsgate::ctl::format_suggest_change(answer));
+      return 0;
+    }
+    if (suggest->parsed()) {
+      const json answer = call(o, tlsgate::ctl::suggest_request("suggest.list", ""));
+      print(o, answer, tlsgate::ctl::format_suggestions(answer));
+      return 0;
+    }
     if (status->parsed()) {
       const json s = call(o, {{"command", "status"}});
       print(o, s, tlsgate::ctl::format_status(s));
@@ -321,7 +344,14 @@ int main(int argc, char** argv) {
       print(o, s, tlsgate::ctl::format_stats(s));
     } else if (reload->parsed()) {
       const json answer = call(o, {{"command", "reload"}});
-      print(o, answer, "reloaded: " + answer.value("rules", json(0)).dump() + " rules\n");
+      std::string text = "reloaded: " + answer.value("rules", json(0)).dump() + " rules\n";
+      const json later = answer.value("restart_needed", json::array());
+      if (!later.empty()) {
+        text += "changed, applied at the next restart (systemctl restart tlsgate):";
+        for (const auto& key : later) text += " " + key.get<std::string>();
+        text += "\n";
+      }
+      print(o, answer, text);
     } else if (rules_list->parsed() || bypass_list->parsed()) {
       const json list = call(o, {{"command", "rules.list"}});
       print(o, list, tlsgate::ctl::format_rules(list, bypass_list->parsed() ? "bypass" : ""));

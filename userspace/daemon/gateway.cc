@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config_loader.h"
+#include "config/restart_settings.h"
 #include "events/journal_fields.h"
 #include "policy/kernel_rule_compiler.h"
 #include "tls/client_facing_context.h"
@@ -38,7 +39,20 @@ terminator::TerminatorSettings terminator_settings(const config::GatewayConfig& 
   s.idle_timeout = c.idle_timeout;
   s.revocation = c.revocation;
   s.prompt_exception_ttl = c.prompt_exception_ttl;
+  s.max_connections_per_client = c.max_connections_per_client;
   return s;
+}
+
+suggest::AdvisorSettings advisor_settings(const config::SuggestSettings& s) {
+  suggest::AdvisorSettings a;
+  a.threshold = s.threshold;
+  a.window = s.window;
+  a.auto_bypass = s.auto_bypass;
+  a.auto_bypass_expiry = s.auto_bypass_expiry;
+  a.retest_interval = s.retest_interval;
+  a.device_prefix_v4 = s.device_prefix_v4;
+  a.device_prefix_v6 = s.device_prefix_v6;
+  return a;
 }
 
 // The CA every rule names must be able to sign (a reload naming an unknown
@@ -83,9 +97,18 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   exception_tokens_ = std::make_unique<pages::ExceptionToken>(
       pages::ExceptionToken::open_or_create(config_.state_dir));
   exceptions_ = std::make_unique<pages::ExceptionStore>();
+  advisor_ = std::make_unique<suggest::BypassAdvisor>(
+      advisor_settings(config_.suggest),
+      [events = events_.get()](std::string_view type, nlohmann::json e) {
+        events->emit(type, std::move(e));
+      });
 
   context_ = std::make_unique<terminator::TerminatorContext>();
   context_->settings = terminator_settings(config_);
+  if (config_.max_connections_per_client != 0) {
+    context_->client_limit =
+        std::make_unique<terminator::ClientConnectionLimit>(config_.max_connections_per_client);
+  }
   context_->rules.store(std::make_shared<const policy::RuleSet>(config_.rules));
   context_->upstream_ctx = verifier_->make_upstream_ctx();
   context_->client_facing_ctx = tls::make_client_facing_ctx();
@@ -96,6 +119,7 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   context_->revocation = revocation_.get();
   context_->exception_tokens = exception_tokens_.get();
   context_->exceptions = exceptions_.get();
+  context_->advisor = advisor_.get();
   offload_ = std::make_unique<KernelOffload>(*context_, config_);
 
   // Listeners first: the moment the TC program is attached, SYNs find them.
@@ -106,6 +130,8 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
     auto compiled = policy::compile_kernel_rules(config_.rules, config_.intercept_ports);
     log_not_compiled(compiled);
     kernel_->apply_rules(compiled);
+    kernel_decisions_ = std::make_unique<KernelDecisionEvents>(
+        kernel_->decisions_fd(), *events_, [ctx = context_.get()] { return ctx->rules.load(); });
     offload_->attach(*kernel_, compiled);
     if (!config_.ca.distribution_listen.empty()) {
       distribution_ = std::make_unique<distribution::DistributionServer>(
@@ -113,6 +139,7 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
       distribution_->start();
     }
   } catch (...) {
+    if (kernel_decisions_) kernel_decisions_->stop();
     offload_->detach();
     if (kernel_) kernel_->remove();
     terminator_->stop();
@@ -125,6 +152,10 @@ Gateway::~Gateway() {
 }
 
 std::string Gateway::reload() {
+  if (std::string error = events_->reopen(); !error.empty()) {
+    std::fprintf(stderr, "tlsgated: event log: %s (still writing to the old file)\n",
+                 error.c_str());
+  }
   config::GatewayConfig next;
   try {
     next = config::load_config_file(config_path_);
@@ -132,12 +163,15 @@ std::string Gateway::reload() {
   } catch (const std::exception& e) {
     return e.what();
   }
+  restart_needed_ = config::settings_needing_restart(config_, next);
   auto compiled = policy::compile_kernel_rules(next.rules, config_.intercept_ports);
   log_not_compiled(compiled);
   kernel_->apply_rules(compiled);
   offload_->set_rules(compiled);
   context_->rules.store(std::make_shared<const policy::RuleSet>(next.rules));
   config_.rules = std::move(next.rules);
+  advisor_->set_settings(advisor_settings(next.suggest));
+  config_.suggest = next.suggest;
   return {};
 }
 
@@ -145,6 +179,7 @@ void Gateway::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (distribution_) distribution_->stop();
+  if (kernel_decisions_) kernel_decisions_->stop();
   if (kernel_) kernel_->remove();
   if (offload_) offload_->detach();  // nothing is queued once the kernel side is gone
   if (terminator_) terminator_->stop();

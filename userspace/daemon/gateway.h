@@ -9,14 +9,17 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/gateway_config.h"
+#include "daemon/kernel_decision_events.h"
 #include "daemon/kernel_offload.h"
 #include "distribution/distribution_server.h"
 #include "events/event_log.h"
 #include "kernel/kernel_side.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
+#include "suggest/bypass_advisor.h"
 #include "terminator/terminator.h"
 #include "terminator/terminator_context.h"
 #include "tls/ca_registry.h"
@@ -35,9 +38,13 @@ class Gateway {
   Gateway(config::GatewayConfig config, std::filesystem::path config_path);
   ~Gateway();
 
-  // Re-reads the config file; on success swaps rules in the terminator and the
-  // kernel maps. On error nothing changes and the error is returned.
+  // Reopens the event file (logrotate), re-reads the config file; on success
+  // swaps rules and [suggest] in the terminator and the kernel maps. On error
+  // nothing changes and the error is returned.
   std::string reload();
+  // Settings the last successful reload found changed but cannot apply
+  // before a restart ("gateway.fail_mode", ...); the running values stay.
+  const std::vector<std::string>& restart_needed() const { return restart_needed_; }
   // Removes the kernel side first (new flows then pass natively), then ends
   // every flow in the terminator.
   void stop();
@@ -57,13 +64,23 @@ class Gateway {
   }
   // nfqueue_* (the NFQUEUE classifier) and bypass_probes.
   std::map<std::string, uint64_t> kernel_offload_counters() const { return offload_->counters(); }
+  // Kernel decisions written as flow events / over the rate limit (0 when stopped).
+  uint64_t kernel_decision_events() const {
+    return kernel_decisions_ ? kernel_decisions_->emitted() : 0;
+  }
+  uint64_t kernel_decision_events_suppressed() const {
+    return kernel_decisions_ ? kernel_decisions_->suppressed() : 0;
+  }
   const tls::ForgedCertCache& forged_cache() const { return *forged_cache_; }
   tls::CaRegistry& cas() { return *cas_; }
   events::EventLog& events() const { return *events_; }
+  // Bypass suggestions and automatic scoped bypasses (DESIGN.md §7).
+  suggest::BypassAdvisor& advisor() { return *advisor_; }
 
  private:
   config::GatewayConfig config_;
   std::filesystem::path config_path_;
+  std::vector<std::string> restart_needed_;
   std::unique_ptr<events::EventLog> events_;
   std::unique_ptr<tls::CaRegistry> cas_;  // the gateway's CAs, their rotation and adoption
   std::unique_ptr<tls::UpstreamVerifier> verifier_;
@@ -73,10 +90,13 @@ class Gateway {
   std::unique_ptr<tls::RevocationChecker> revocation_;
   std::unique_ptr<pages::ExceptionToken> exception_tokens_;
   std::unique_ptr<pages::ExceptionStore> exceptions_;
+  std::unique_ptr<suggest::BypassAdvisor> advisor_;
   std::unique_ptr<terminator::TerminatorContext> context_;
   std::unique_ptr<KernelOffload> offload_;  // prober, kernel adapters, NFQUEUE classifier
   std::unique_ptr<terminator::Terminator> terminator_;
   std::unique_ptr<kernel::KernelSide> kernel_;
+  // Flow events for the kernel's own decisions; after kernel_: stopped first.
+  std::unique_ptr<KernelDecisionEvents> kernel_decisions_;
   std::unique_ptr<distribution::DistributionServer> distribution_;  // null: none configured
   bool stopped_ = false;
 };

@@ -148,13 +148,16 @@ json GatewayControl::handle(const json& request, const control::PeerCredentials&
     if (command == "rules.add") return control::ok_response(add_rule(request, peer));
     if (command == "rules.del") return control::ok_response(delete_rule(request, peer));
     if (command.starts_with("ca.")) return ca_response(gateway_, request, peer);
+    if (command.starts_with("suggest.")) return control::ok_response(suggest(request, peer));
     if (command == "reload") {
       std::fprintf(stderr, "tlsgated: reload requested by %s\n", who(peer).c_str());
       const std::string error = reload();
       if (!error.empty()) {
         return control::error_response("reload refused, the running configuration stays: " + error);
       }
-      return control::ok_response({{"reloaded", true}, {"rules", gateway_.rules()->rules.size()}});
+      return control::ok_response({{"reloaded", true},
+                                   {"rules", gateway_.rules()->rules.size()},
+                                   {"restart_needed", gateway_.restart_needed()}});
     }
   } catch (const config::RuleEditError& e) {
     return control::error_response(e.what());
@@ -182,6 +185,9 @@ std::string GatewayControl::reload_locked() {
     counters_.reloads.fetch_add(1, std::memory_order_relaxed);
     std::fprintf(stderr, "tlsgated: configuration reloaded (%zu rules)\n",
                  gateway_.rules()->rules.size());
+    for (const auto& key : gateway_.restart_needed()) {
+      std::fprintf(stderr, "tlsgated: %s changed: takes effect at the next restart\n", key.c_str());
+    }
   } else {
     counters_.reloads_refused.fetch_add(1, std::memory_order_relaxed);
     std::fprintf(stderr, "tlsgated: reload refused, keeping the running configuration: %s\n",

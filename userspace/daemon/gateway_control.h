@@ -48,6 +48,8 @@ class GatewayControl {
   nlohmann::json list_rules();
   nlohmann::json add_rule(const nlohmann::json& request, const control::PeerCredentials& peer);
   nlohmann::json delete_rule(const nlohmann::json& request, const control::PeerCredentials& peer);
+  // suggest.list, suggest.accept, suggest.dismiss (gateway_suggest.cc)
+  nlohmann::json suggest(const nlohmann::json& request, const control::PeerCredentials& peer);
   // Writes `edited` over the config file and reloads it; puts `original`
   // back when the reload fails. Caller holds mu_.
   void commit(const std::string& original, const std::string& edited);

@@ -101,6 +101,15 @@ std::string render_metrics(const Gateway& gateway, const ControlCounters& contro
     families.push_back(std::move(k));
   }
 
+  families.push_back(
+      {"tlsgate_kernel_decision_events_total",
+       "Kernel decisions (bypass on the SYN, SNI check, fail_mode, QUIC refused) by fate: "
+       "written as flow events, or suppressed by the per-kind rate limit. Records the full "
+       "ring dropped are the kernel counter decision_records_dropped.",
+       "counter",
+       {{{{"fate", "written"}}, static_cast<double>(gateway.kernel_decision_events())},
+        {{{"fate", "suppressed"}},
+         static_cast<double>(gateway.kernel_decision_events_suppressed())}}});
   families.push_back({"tlsgate_events_failed_writes_total",
                       "Event lines that could not be written to the event file or stdout.",
                       "counter",

@@ -42,6 +42,8 @@ std::string kernel_counter_name(size_t index) {
       return "reset_replies";
     case TG_CNT_QUIC_REFUSED:
       return "quic_refused";
+    case TG_CNT_DECISIONS_DROPPED:
+      return "decision_records_dropped";
     default:
       break;
   }

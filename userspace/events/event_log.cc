@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -71,6 +72,16 @@ nlohmann::json to_json(const FlowEvent& e) {
   if (e.alpn) j["alpn"] = *e.alpn;
   if (e.tls_version) j["tls_version"] = *e.tls_version;
   if (e.upstream_cert_sha256) j["upstream_cert_sha256"] = *e.upstream_cert_sha256;
+  if (e.ja4) j["ja4"] = *e.ja4;
+  if (e.decided_by) j["decided_by"] = *e.decided_by;
+  if (!e.security_delta.empty()) {
+    json delta = json::object();
+    for (const auto& d : e.security_delta) {
+      delta[d.property] = {{"without_inspection", d.without_inspection},
+                           {"with_inspection", d.with_inspection}};
+    }
+    j["security_delta"] = std::move(delta);
+  }
   return j;
 }
 
@@ -90,15 +101,40 @@ nlohmann::json to_json(const TlsEvent& e) {
   return j;
 }
 
+nlohmann::json to_json(const ClientRejectEvent& e) {
+  json j = {
+      {"device", e.device},       {"client", e.client},
+      {"server", e.server},       {"ja4", e.ja4},
+      {"alert", e.alert},         {"phase", e.phase},
+      {"rule", e.rule},           {"candidate", e.candidate},
+      {"in_window", e.in_window}, {"suggested", e.suggested},
+  };
+  if (e.sni) j["sni"] = *e.sni;
+  if (e.alert_code) j["alert_code"] = *e.alert_code;
+  if (e.retest) j["retest"] = *e.retest;
+  if (e.auto_bypass) j["auto_bypass"] = *e.auto_bypass;
+  return j;
+}
+
 EventLog::EventLog(const std::filesystem::path& path, bool also_stdout, bool to_journal)
     : also_stdout_(also_stdout), to_journal_(to_journal) {
   if (path.empty()) {
     also_stdout_ = also_stdout_ || !to_journal_;  // events must go somewhere
     return;
   }
+  path_ = path;
   create_parent_directories(path);
   fd_.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!fd_) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+}
+
+std::string EventLog::reopen() {
+  if (path_.empty()) return {};
+  UniqueFd fresh(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  if (!fresh) return "open " + path_.string() + ": " + std::strerror(errno);
+  std::lock_guard lock(mu_);
+  fd_ = std::move(fresh);
+  return {};
 }
 
 void EventLog::emit(const FlowEvent& e) {
@@ -107,6 +143,10 @@ void EventLog::emit(const FlowEvent& e) {
 
 void EventLog::emit(const TlsEvent& e) {
   emit("tls", to_json(e));
+}
+
+void EventLog::emit(const ClientRejectEvent& e) {
+  emit("client_reject", to_json(e));
 }
 
 void EventLog::emit(std::string_view type, nlohmann::json fields) {

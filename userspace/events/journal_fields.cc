@@ -22,6 +22,7 @@ constexpr std::pair<std::string_view, std::string_view> kMessageIds[] = {
     {"client_reject", "973eca670c5e4e66a346cade561d5742"},
     {"http", "3bbf248c365c4f03a985c70aa520312f"},
     {"ca", "1b4cf08e02e5454a9bab5219d27f339e"},
+    {"auto_bypass", "07e5aadc08684fb1918637e7c98d5a88"},
 };
 
 std::string field_name(std::string_view key) {

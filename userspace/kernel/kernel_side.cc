@@ -259,6 +259,10 @@ const KernelSideOptions& KernelSide::options() const {
   return impl_->options;
 }
 
+int KernelSide::decisions_fd() const {
+  return bpf_map__fd(impl_->skel->maps.decisions);
+}
+
 SockmapSplicer* KernelSide::splicer() const {
   return impl_->splicer.get();
 }

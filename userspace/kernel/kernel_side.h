@@ -82,6 +82,10 @@ class KernelSide {
   void set_flow_state(const tg_flow_key& key, tg_flow_state state, tg_flow_reason reason);
   std::optional<tg_flow_value> flow(const tg_flow_key& key) const;
 
+  // The `decisions` ring (struct tg_decision), for a DecisionReader; valid
+  // as long as this object.
+  int decisions_fd() const;
+
   // The kernel relay for bypassed flows, or null when the kernel refused it
   // (splice_error() says why; the terminator then copies in userspace).
   SockmapSplicer* splicer() const;

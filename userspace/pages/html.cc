@@ -83,4 +83,25 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+constexpr std::string_view kStyle =
+    "body{font-family:system-ui,sans-serif;background:#f4f4f4;color:#222;margin:0}"
+    "main{max-width:46rem;margin:3rem auto;background:#fff;padding:2rem 2.5rem;"
+    "border-top:6px solid #b00020;border-radius:4px}"
+    "main.warning{border-top-color:#c77700}"
+    "h1{font-size:1.6rem;margin-top:0}h2{font-size:1.1rem;margin-top:1.8rem}"
+    "dt{font-weight:600;margin-top:.6rem}dd{margin:0;word-break:break-all}"
+    ".detail,.foot{color:#555;font-size:.9rem;word-break:break-all}"
+    "button{font-size:1rem;padding:.5rem 1rem;margin-top:.5rem}";
+
+}  // namespace
+
+std::string page_head(std::string_view title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<meta name=\"referrer\" content=\"no-referrer\"><title>" +
+         html_escape(title) + "</title><style>" + std::string(kStyle) + "</style></head>\n<body>";
+}
+
 }  // namespace tlsgate::pages

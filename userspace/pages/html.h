@@ -13,4 +13,8 @@ namespace tlsgate::pages {
 // become U+FFFD; valid UTF-8 (non-ASCII names, subjects) is kept.
 std::string html_escape(std::string_view text);
 
+// The start of every page the gateway serves, up to and including <body>:
+// one stylesheet inline (the pages load nothing), no referrer.
+std::string page_head(std::string_view title);
+
 }  // namespace tlsgate::pages

@@ -53,4 +53,12 @@ PageResponse plain_status_response(int status) {
   return response;
 }
 
+PageResponse forbidden_page(std::string html) {
+  PageResponse response;
+  response.status = 403;
+  response.headers = page_security_headers();
+  response.body = std::move(html);
+  return response;
+}
+
 }  // namespace tlsgate::pages

@@ -35,6 +35,10 @@ using PageHandler = std::function<PageResponse(const PageRequest&)>;
 std::vector<std::pair<std::string, std::string>> page_security_headers(
     std::string_view content_type = "text/html; charset=utf-8");
 
+// 403 with `html` and the security headers: what a block or warning page
+// answers (scripts and crawlers see a failure, not content).
+PageResponse forbidden_page(std::string html);
+
 // A short text/plain answer for requests we cannot parse (400, 405, 431, 505).
 PageResponse plain_status_response(int status);
 

@@ -9,23 +9,6 @@ namespace {
 
 using tls::CertErrorClass;
 
-constexpr std::string_view kStyle =
-    "body{font-family:system-ui,sans-serif;background:#f4f4f4;color:#222;margin:0}"
-    "main{max-width:46rem;margin:3rem auto;background:#fff;padding:2rem 2.5rem;"
-    "border-top:6px solid #b00020;border-radius:4px}"
-    "main.warning{border-top-color:#c77700}"
-    "h1{font-size:1.6rem;margin-top:0}h2{font-size:1.1rem;margin-top:1.8rem}"
-    "dt{font-weight:600;margin-top:.6rem}dd{margin:0;word-break:break-all}"
-    ".detail,.foot{color:#555;font-size:.9rem;word-break:break-all}"
-    "button{font-size:1rem;padding:.5rem 1rem;margin-top:.5rem}";
-
-std::string head(std::string_view title) {
-  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<meta name=\"referrer\" content=\"no-referrer\"><title>" +
-         html_escape(title) + "</title><style>" + std::string(kStyle) + "</style></head>\n<body>";
-}
-
 std::string or_none(const std::string& value) {
   return value.empty() ? "<em>(none)</em>" : html_escape(value);
 }
@@ -63,14 +46,6 @@ std::string duration_words(std::chrono::milliseconds ttl) {
   if (ttl >= minutes(1))
     return plural(std::max<long long>(1, duration_cast<minutes>(ttl).count()), "minute");
   return plural(std::max<long long>(1, duration_cast<seconds>(ttl).count()), "second");
-}
-
-PageResponse html_response(std::string body) {
-  PageResponse response;
-  response.status = 403;
-  response.headers = page_security_headers();
-  response.body = std::move(body);
-  return response;
 }
 
 bool plain_absolute_path(std::string_view path) {
@@ -139,23 +114,23 @@ PageResponse render_block_page(const UntrustedSite& site, std::string_view reque
           : "<li>If you run this server, fix its certificate; the page will load once it "
             "validates.</li><li>If you believe this block is wrong, contact your network "
             "administrator with the host name and the reason above.</li>";
-  return html_response(head("Blocked: " + site.host) +
-                       "<main><h1>This connection was blocked</h1>\n<p>The security gateway of "
-                       "this network did not connect you to <strong>" +
-                       host +
-                       "</strong> because the server could not be verified as genuine. Nothing "
-                       "you send is passed to it.</p>\n" +
-                       reason_section(site) + certificate_section(site.certificate) +
-                       "<h2>What you can do</h2><ul>" + advice + "</ul>\n" +
-                       requested(site, request_path) + "</main></body></html>\n");
+  return forbidden_page(page_head("Blocked: " + site.host) +
+                        "<main><h1>This connection was blocked</h1>\n<p>The security gateway of "
+                        "this network did not connect you to <strong>" +
+                        host +
+                        "</strong> because the server could not be verified as genuine. Nothing "
+                        "you send is passed to it.</p>\n" +
+                        reason_section(site) + certificate_section(site.certificate) +
+                        "<h2>What you can do</h2><ul>" + advice + "</ul>\n" +
+                        requested(site, request_path) + "</main></body></html>\n");
 }
 
 PageResponse render_warning_page(const UntrustedSite& site, std::string_view request_path,
                                  std::string_view continue_token,
                                  std::chrono::milliseconds exception_ttl) {
   const std::string host = html_escape(site.host);
-  return html_response(
-      head("Warning: " + site.host) +
+  return forbidden_page(
+      page_head("Warning: " + site.host) +
       "<main class=\"warning\"><h1>Warning: this server could not be verified</h1>\n<p>The "
       "security gateway of this network stopped your connection to <strong>" +
       host + "</strong>. Someone may be impersonating the site to read what you send.</p>\n" +
@@ -171,13 +146,13 @@ PageResponse render_warning_page(const UntrustedSite& site, std::string_view req
 
 PageResponse render_continue_refused_page(const UntrustedSite& site, std::string_view why) {
   const std::string host = html_escape(site.host);
-  return html_response(head("Warning: " + site.host) +
-                       "<main class=\"warning\"><h1>This continue link is not valid</h1>\n<p>"
-                       "The link to continue to <strong>" +
-                       host + "</strong> was refused: " + html_escape(why) +
-                       ".</p>\n<p><a href=\"/\">Open https://" + host +
-                       "/ again</a> to see the warning and decide again.</p>\n" +
-                       reason_section(site) + "</main></body></html>\n");
+  return forbidden_page(page_head("Warning: " + site.host) +
+                        "<main class=\"warning\"><h1>This continue link is not valid</h1>\n<p>"
+                        "The link to continue to <strong>" +
+                        host + "</strong> was refused: " + html_escape(why) +
+                        ".</p>\n<p><a href=\"/\">Open https://" + host +
+                        "/ again</a> to see the warning and decide again.</p>\n" +
+                        reason_section(site) + "</main></body></html>\n");
 }
 
 PageResponse continue_redirect(std::string_view original_path) {

@@ -81,6 +81,11 @@ struct Verdict;
 struct RuleSet {
   std::vector<Rule> rules;
   Action default_action = Action::inspect;
+  // [policy] block_response: what a flow blocked by a rule gets. alert: a TLS
+  // access_denied alert; page: the handshake completes with a leaf for the
+  // requested name and HTTP clients get a page naming the rule (others the alert).
+  enum class BlockResponse { alert, page };
+  BlockResponse block_response = BlockResponse::alert;
   // [upstream] untrusted_server_cert: for inspected flows whose rule has none.
   UntrustedCertPolicy untrusted_server_cert;
 

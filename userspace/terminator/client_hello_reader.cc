@@ -85,6 +85,11 @@ std::vector<std::string> ClientHelloReader::alpn_offered() const {
   return out;
 }
 
+std::span<const uint8_t> ClientHelloReader::message() const {
+  if (status_ != Status::complete) return {};
+  return std::span<const uint8_t>(message_).first(std::min<size_t>(info_.msg_len, message_.size()));
+}
+
 void ClientHelloReader::clear() {
   std::vector<uint8_t>().swap(raw_);
   std::vector<uint8_t>().swap(message_);

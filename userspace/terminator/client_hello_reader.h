@@ -33,6 +33,9 @@ class ClientHelloReader {
   std::string sni() const;
   // Protocols offered in the ALPN extension, in the client's order.
   std::vector<std::string> alpn_offered() const;
+  // The ClientHello handshake message, its 4-byte header included; empty
+  // unless complete (and after clear()).
+  std::span<const uint8_t> message() const;
 
   // Releases the buffers once the flight has been handed on.
   void clear();

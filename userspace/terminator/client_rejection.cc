@@ -10,10 +10,11 @@ constexpr uint8_t kBadCertificate = 42;
 constexpr uint8_t kUnsupportedCertificate = 43;
 constexpr uint8_t kCertificateUnknown = 46;
 constexpr uint8_t kUnknownCa = 48;
+constexpr uint8_t kAccessDenied = 49;
 
 bool rejects_certificate(int alert) {
   return alert == kBadCertificate || alert == kUnsupportedCertificate ||
-         alert == kCertificateUnknown || alert == kUnknownCa;
+         alert == kCertificateUnknown || alert == kUnknownCa || alert == kAccessDenied;
 }
 
 // A received alert is reported as reason SSL_AD_REASON_OFFSET + description.
@@ -37,6 +38,8 @@ std::string ClientRejection::to_string() const {
       return "alert:certificate_unknown";
     case kUnknownCa:
       return "alert:unknown_ca";
+    case kAccessDenied:
+      return "alert:access_denied";
     default:
       return "alert:" + std::to_string(alert);
   }
@@ -79,6 +82,15 @@ std::optional<ClientRejection> classify_client_rejection(SSL* ssl, int ssl_ret, 
     }
   }
   return std::nullopt;
+}
+
+ClientRejection classify_client_close_after_handshake(bool ssl_error) {
+  if (ssl_error) {
+    for (unsigned long error : {ERR_peek_error(), ERR_peek_last_error()}) {
+      if (auto alert = received_alert(error)) return {ClientRejection::Kind::alert, *alert};
+    }
+  }
+  return {ClientRejection::Kind::closed_after_certificate, 0};
 }
 
 }  // namespace tlsgate::terminator

@@ -1,7 +1,10 @@
 // Did the client reject our certificate? Read right where its handshake
 // failed: the alert it sent (bad_certificate, unsupported_certificate,
-// certificate_unknown, unknown_ca), or its connection closed after our
-// certificate was sent. CA rotation uses it to fall back to the previous CA
+// certificate_unknown, unknown_ca, access_denied), or its connection closed
+// after our certificate was sent. Some clients check only once the handshake
+// is complete (curl --pinnedpubkey, apps pinning a key): they close, or send
+// an alert, before any application data; classify_client_close_after_handshake
+// tells those apart. CA rotation uses it to fall back to the previous CA
 // (tls/ca_registry.h); client_reject events and bypass suggestions build on
 // the same answer.
 #pragma once
@@ -30,6 +33,14 @@ struct ClientRejection {
 // nullopt: the handshake failed for another reason (or was never about our
 // certificate: e.g. a close before it was sent).
 std::optional<ClientRejection> classify_client_rejection(SSL* ssl, int ssl_ret, bool eof);
+
+// The client ended a completed handshake without sending application data:
+// `ssl_error` when SSL_read failed (an alert), false for close_notify or a
+// plain close. The alert it sent if one was received (Kind::alert, whatever
+// its description), closed_after_certificate otherwise. Reads the error
+// queue without draining it. The caller decides that no data came and that
+// the close came right after the handshake.
+ClientRejection classify_client_close_after_handshake(bool ssl_error);
 
 // Has our side of this handshake sent its Certificate message?
 bool certificate_sent(const SSL* ssl);

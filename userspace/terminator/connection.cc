@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/errno_name.h"
 #include "policy/rule_matcher.h"
 #include "terminator/ciphertext_bio.h"
 #include "terminator/tls_alert.h"
@@ -108,6 +109,7 @@ void Connection::on_client_hello_bytes(std::span<const uint8_t> bytes) {
       return;
     case ClientHelloReader::Status::complete:
       sni_ = hello_.sni();
+      fingerprint_client_hello();
       classify();
       return;
     case ClientHelloReader::Status::not_tls:
@@ -146,6 +148,10 @@ void Connection::classify() {
     case policy::Action::block:
       TerminatorCounters::add(counters_.blocked);
       teach_kernel(false);
+      if (rules->block_response == policy::RuleSet::BlockResponse::page) {
+        show_rule_block_page();  // connection_page.cc
+        return;
+      }
       refuse_with_alert(tls_alert::kAccessDenied, "rule");
       return;
     case policy::Action::bypass:
@@ -158,6 +164,7 @@ void Connection::classify() {
       connect_upstream();
       return;
     case policy::Action::inspect:
+      if (take_scoped_bypass()) return;  // connection_rejection.cc
       TerminatorCounters::add(counters_.inspected);
       teach_kernel(false);
       connect_upstream();
@@ -172,8 +179,7 @@ void Connection::connect_upstream() {
   int family = original_dst_.address.is_v4() ? AF_INET : AF_INET6;
   upstream_fd_.reset(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!upstream_fd_) {
-    refuse_with_alert(tls_alert::kInternalError,
-                      std::string("upstream_socket: ") + std::strerror(errno));
+    refuse_with_alert(tls_alert::kInternalError, "upstream_socket: " + errno_name(errno));
     return;
   }
   int one = 1;
@@ -187,7 +193,7 @@ void Connection::on_connect(int result) {
   if (state_ != State::connecting) return;
   if (result < 0) {
     TerminatorCounters::add(counters_.upstream_connect_failures);
-    std::string why = result == -ECANCELED ? "timeout" : std::strerror(-result);
+    std::string why = result == -ECANCELED ? "timeout" : errno_name(-result);
     refuse_with_alert(tls_alert::kInternalError, "upstream_unreachable: " + why);
     return;
   }
@@ -215,12 +221,15 @@ void Connection::drive_client_handshake() {
   flush_tls(Side::client);
   if (ret == 1) {
     report_client_handshake(true, ret, false);
+    client_handshake_done_ = std::chrono::steady_clock::now();
+    note_security_delta();
     if (page_) {  // an invalid upstream: the client gets our page, nothing else
       state_ = State::serving_page;
       serve_page();
       return;
     }
     state_ = State::relaying;
+    start_http_observer();  // connection_http.cc
     for (auto& st : sides_) st.send_timeout = to_timespec(ctx_.settings.idle_timeout);
     // Application data may have arrived with the client's Finished.
     relay_tls(Side::client);
@@ -254,6 +263,7 @@ void Connection::relay_tls(Side from) {
         return;
       }
       counted += static_cast<uint64_t>(n);
+      observe_http(from, std::span<const uint8_t>(buf, static_cast<size_t>(n)));
       continue;
     }
     int err = SSL_get_error(in, n);
@@ -262,6 +272,7 @@ void Connection::relay_tls(Side from) {
       ended = true;
       break;
     }
+    if (from == Side::client) note_client_end_after_handshake(true);  // reads the error queue
     flush_tls(from);
     close_when_flushed(std::string(from == Side::client ? "client" : "upstream") +
                        "_tls_error: " + last_openssl_error());
@@ -270,6 +281,8 @@ void Connection::relay_tls(Side from) {
   flush_tls(other(from));
   flush_tls(from);  // KeyUpdate replies and alerts
   if (ended || side(from).eof) {
+    end_http_stream(from);
+    if (from == Side::client) note_client_end_after_handshake(false);
     SSL_shutdown(out);
     flush_tls(other(from));
     close_when_flushed(from == Side::client ? "client_closed" : "upstream_closed");
@@ -328,7 +341,7 @@ void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
   if (result < 0 || result == 0) {
     side(s).eof = true;
     std::string who = s == Side::client ? "client" : "upstream";
-    std::string why = result == 0 ? "closed" : std::strerror(-result);
+    std::string why = result == 0 ? "closed" : errno_name(-result);
     switch (state_) {
       case State::splicing:
         maybe_half_close(s);
@@ -389,7 +402,7 @@ void Connection::on_send(Side s, int result) {
   }
   if (result <= 0) {
     st.out.complete_send(0);
-    std::string why = result == -ECANCELED ? "send_timeout" : std::strerror(-result);
+    std::string why = result == -ECANCELED ? "send_timeout" : errno_name(-result);
     end_reason_ = end_reason_.empty() ? why : end_reason_;
     teardown();
     return;
@@ -482,6 +495,7 @@ void Connection::teardown() {
   if (state_ == State::closed) return;
   state_ = State::closed;
   fold_kernel_splice_bytes();
+  finish_http();
   emit_flow_event();
   if (pending_ops > 0) {
     for (Side s : {Side::client, Side::upstream}) {
@@ -524,6 +538,11 @@ void Connection::emit_flow_event() {
   if (!upstream_alpn_.empty()) ev.alpn = upstream_alpn_;
   if (!tls_version_.empty()) ev.tls_version = tls_version_;
   if (!upstream_cert_sha256_.empty()) ev.upstream_cert_sha256 = upstream_cert_sha256_;
+  if (!ja4_.empty()) ev.ja4 = ja4_;
+  ev.security_delta = std::move(security_delta_);
+  if (!scoped_bypass_.empty()) ev.rule = "auto_bypass:" + scoped_bypass_;
+  if (!retest_.empty()) ev.reason = "auto_bypass_retest:" + retest_ + "," + ev.reason;
+  report_retest_outcome();
   ctx_.events->emit(ev);
 }
 

@@ -28,10 +28,13 @@
 
 #include "common/ip_address.h"
 #include "common/unique_fd.h"
+#include "fingerprint/security_delta.h"
+#include "http/exchange.h"
 #include "pages/page_responder.h"
 #include "policy/rule.h"
 #include "terminator/bypass_probe.h"
 #include "terminator/client_hello_reader.h"
+#include "terminator/client_rejection.h"
 #include "terminator/flow_snapshot.h"
 #include "terminator/kernel_splice_watch.h"
 #include "terminator/outbound_queue.h"
@@ -160,9 +163,18 @@ class Connection {
   // (connection_signer.cc)
   const tls::LeafForger& trusted_forger();
   void report_client_handshake(bool completed, int ssl_ret, bool eof);
+  // JA4, client rejects, scoped automatic bypasses and the security delta
+  // (connection_rejection.cc)
+  void fingerprint_client_hello();
+  bool take_scoped_bypass();
+  void client_rejected(const ClientRejection& rejection, bool after_handshake);
+  void note_client_end_after_handshake(bool ssl_error);
+  void note_security_delta();
+  void report_retest_outcome();
   // block and warning pages (connection_page.cc)
   void show_untrusted_page(bool prompt, const tls::VerifyFailure& failure,
                            tls::PeerCertSummary peer);
+  void show_rule_block_page();
   void serve_page();
   // data phases
   void relay_tls(Side from);
@@ -182,6 +194,11 @@ class Connection {
   void teardown();
   void emit_flow_event();
   bool idle_expired() const;
+  // `http` events of the relayed plaintext (connection_http.cc)
+  void start_http_observer();
+  void observe_http(Side from, std::span<const uint8_t> plaintext);
+  void end_http_stream(Side from);
+  void finish_http();
 
   SideState& side(Side s) { return sides_[static_cast<int>(s)]; }
   SSL* ssl(Side s) const { return s == Side::client ? client_ssl_.get() : upstream_ssl_.get(); }
@@ -218,6 +235,14 @@ class Connection {
   std::string upstream_alpn_;
   std::string upstream_cert_sha256_;
   std::string tls_version_;
+  std::string ja4_;
+  std::optional<fingerprint::ClientOffer> offer_;  // until the client handshake ends
+  std::vector<events::SecurityDeltaItem> security_delta_;
+  std::string scoped_bypass_;  // the automatic bypass that bypassed this flow
+  std::string retest_;         // the automatic bypass this inspected flow re-tests
+  bool client_rejected_ = false;
+  std::optional<std::chrono::steady_clock::time_point> client_handshake_done_;
+  std::unique_ptr<http::ProtocolObserver> http_;  // while relaying, until it stops
 
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_activity_;

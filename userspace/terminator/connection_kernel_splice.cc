@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/errno_name.h"
 #include "terminator/connection.h"
 
 namespace tlsgate::terminator {
@@ -77,7 +78,7 @@ void Connection::on_poll(Side s, int result) {
     return;
   }
   if (result < 0) {
-    close_when_flushed(who + "_" + std::strerror(-result));
+    close_when_flushed(who + "_" + errno_name(-result));
     return;
   }
   const auto events = static_cast<unsigned>(result);
@@ -85,7 +86,7 @@ void Connection::on_poll(Side s, int result) {
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(fd(s), SOL_SOCKET, SO_ERROR, &err, &len);
-    close_when_flushed(who + "_" + (err != 0 ? std::strerror(err) : "error"));
+    close_when_flushed(who + "_" + (err != 0 ? errno_name(err) : "error"));
     return;
   }
   last_activity_ = std::chrono::steady_clock::now();

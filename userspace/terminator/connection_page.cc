@@ -1,12 +1,14 @@
 // Connection, the page part: when policy blocks or prompts for an invalid
-// upstream, the client's handshake completes with a leaf for the name it
-// asked for and it is served the block or warning page (pages/), decrypted
-// and answered here: no request byte goes anywhere (SECURITY-BATTERY 28).
+// upstream, or a rule blocks the site and [policy] block_response = "page",
+// the client's handshake completes with a leaf for the name it asked for and
+// it is served the block or warning page (pages/), decrypted and answered
+// here: no request byte goes anywhere (SECURITY-BATTERY 28).
 // Clients that speak no HTTP get a TLS alert instead.
 #include <openssl/err.h>
 
 #include <algorithm>
 
+#include "pages/rule_block_page.h"
 #include "pages/untrusted_site_handler.h"
 #include "terminator/connection.h"
 #include "terminator/tls_alert.h"
@@ -53,6 +55,21 @@ void Connection::show_untrusted_page(bool prompt, const tls::VerifyFailure& fail
   page_ = std::make_unique<pages::PageResponder>(page_alpn_, std::move(handler));
   // Our own CA vouches for the name only to show this page: the upstream's
   // content never follows over this session.
+  auto identity = ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host());
+  start_client_handshake(*identity, &page_alpn_);
+}
+
+void Connection::show_rule_block_page() {
+  auto protocol = page_protocol(hello_.alpn_offered());
+  if (!protocol) {
+    refuse_with_alert(tls_alert::kAccessDenied, "rule");
+    return;
+  }
+  if (end_reason_.empty()) end_reason_ = "rule";
+  page_alpn_ = *protocol;
+  page_ = std::make_unique<pages::PageResponder>(
+      page_alpn_, pages::make_rule_block_handler(requested_host(), verdict_.rule_name));
+  // No upstream is contacted: the gateway CA vouches for the name only to say "blocked".
   auto identity = ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host());
   start_client_handshake(*identity, &page_alpn_);
 }

@@ -14,12 +14,14 @@ const tls::LeafForger& Connection::trusted_forger() {
 }
 
 void Connection::report_client_handshake(bool completed, int ssl_ret, bool eof) {
-  if (!signer_.tracked) return;
   if (completed) {
-    ctx_.cas->report_acceptance(client_.address, signer_);
-  } else if (auto rejection = classify_client_rejection(client_ssl_.get(), ssl_ret, eof)) {
-    ctx_.cas->report_rejection(client_.address, signer_, rejection->to_string());
+    if (signer_.tracked) ctx_.cas->report_acceptance(client_.address, signer_);
+    return;
   }
+  auto rejection = classify_client_rejection(client_ssl_.get(), ssl_ret, eof);
+  if (!rejection) return;
+  if (signer_.tracked) ctx_.cas->report_rejection(client_.address, signer_, rejection->to_string());
+  client_rejected(*rejection, /*after_handshake=*/false);  // connection_rejection.cc
 }
 
 }  // namespace tlsgate::terminator

@@ -236,6 +236,11 @@ void Connection::emit_tls_event(const tls::VerifyFailure& failure, const tls::Pe
   ev.chain = peer.chain;
   ev.action = std::string(action);
   ctx_.events->emit(ev);
+  // A failure the client was not let through counts toward a bypass suggestion.
+  if (ctx_.advisor != nullptr && action != "allow") {
+    ctx_.advisor->validation_failed(requested_host(), original_dst_, ev.error_class,
+                                    suggest::Clock::now());
+  }
 }
 
 // Answers the client with `identity`, replaying its ClientHello into our

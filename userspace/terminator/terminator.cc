@@ -83,6 +83,12 @@ std::map<std::string, uint64_t> Terminator::counters() const {
     add("bypass_probe_failures", c.bypass_probe_failures);
     add("kernel_splices", c.kernel_splices);
     add("userspace_splices", c.userspace_splices);
+    add("client_rejects", c.client_rejects);
+    add("auto_bypassed", c.auto_bypassed);
+    add("auto_bypass_retests", c.auto_bypass_retests);
+    add("http_events", c.http_events);
+    add("http_unparsed", c.http_unparsed);
+    add("client_limit_refusals", c.client_limit_refusals);
   }
   return out;
 }

@@ -15,6 +15,8 @@
 #include "pages/exception_token.h"
 #include "policy/rule.h"
 #include "policy/sni_bypass_set.h"
+#include "suggest/bypass_advisor.h"
+#include "terminator/client_connection_limit.h"
 #include "terminator/kernel_offload.h"
 #include "tls/ca_registry.h"
 #include "tls/forged_cert_cache.h"
@@ -36,6 +38,7 @@ struct TerminatorSettings {
   std::chrono::milliseconds idle_timeout{300000};
   config::RevocationMode revocation = config::RevocationMode::soft_fail;
   std::chrono::milliseconds prompt_exception_ttl{std::chrono::hours(1)};
+  unsigned max_connections_per_client = 1024;  // 0: no limit
 };
 
 // Per-worker counters; summed when read. Relaxed atomics: one writer each.
@@ -54,6 +57,12 @@ struct TerminatorCounters {
   std::atomic<uint64_t> bypass_probe_failures{0};  // name bypasses inspected instead
   std::atomic<uint64_t> kernel_splices{0};         // bypassed flows relayed by the kernel
   std::atomic<uint64_t> userspace_splices{0};      // bypassed flows copied by the terminator
+  std::atomic<uint64_t> client_rejects{0};         // clients that refused our certificate
+  std::atomic<uint64_t> auto_bypassed{0};          // flows bypassed by a scoped auto bypass
+  std::atomic<uint64_t> auto_bypass_retests{0};    // flows inspected to re-test one
+  std::atomic<uint64_t> http_events{0};            // `http` events emitted
+  std::atomic<uint64_t> http_unparsed{0};          // inspected flows whose HTTP we gave up on
+  std::atomic<uint64_t> client_limit_refusals{0};  // accepts past max_connections_per_client
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -69,6 +78,8 @@ struct TerminatorContext {
   // (rotation, fallback, adoption: tls/ca_registry.h).
   tls::CaRegistry* cas = nullptr;
   tls::ForgedCertCache* forged_cache = nullptr;
+  // Connections per client address, across workers (null: no limit).
+  std::unique_ptr<ClientConnectionLimit> client_limit;
   events::EventLog* events = nullptr;
   // Invalid upstreams (DESIGN.md §5): the CA no client trusts (untrusted_ca),
   // CRL checks, and the prompt's continue tokens and granted exceptions.
@@ -86,6 +97,9 @@ struct TerminatorContext {
   // Proves bypasses by name (bypass_probe.h). Null: a name bypass cannot be
   // proven, and such flows are inspected.
   BypassProber* prober = nullptr;
+  // Client rejects and validation failures become bypass suggestions, and
+  // with auto_bypass scoped bypasses (suggest/bypass_advisor.h). Null: none.
+  suggest::BypassAdvisor* advisor = nullptr;
 };
 
 }  // namespace tlsgate::terminator

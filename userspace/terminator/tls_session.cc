@@ -9,14 +9,9 @@ namespace tlsgate::terminator {
 tls::SslPtr new_memory_ssl(SSL_CTX* ctx, OutboundQueue& out) {
   tls::SslPtr ssl(SSL_new(ctx));
   if (!ssl) return ssl;
-  BIO* rbio = new_ciphertext_in_bio();
-  BIO* wbio = new_ciphertext_out_bio(out);
-  if (rbio == nullptr || wbio == nullptr) {
-    BIO_free(rbio);
-    BIO_free(wbio);
-    return nullptr;
-  }
-  SSL_set_bio(ssl.get(), rbio, wbio);  // the SSL owns both from here
+  BIO* bio = new_ciphertext_bio(out);
+  if (bio == nullptr) return nullptr;
+  SSL_set_bio(ssl.get(), bio, bio);  // one reference, owned by the SSL from here
   // Idle connections hold no record buffers.
   SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
   return ssl;

@@ -1,5 +1,5 @@
-// Small OpenSSL pieces the connection's phases share: SSL objects over the
-// ciphertext BIOs (ciphertext_bio.h: the SSL never touches a socket), the
+// Small OpenSSL pieces the connection's phases share: SSL objects over a
+// ciphertext BIO (ciphertext_bio.h: the SSL never touches a socket), the
 // ALPN list we relay, and the thread's last OpenSSL error as text.
 #pragma once
 

@@ -184,6 +184,17 @@ void Worker::on_accept(size_t listener_index, const io_uring_cqe& cqe) {
   Endpoint client{*peer_addr, port_of(peer)};
   Endpoint dst{*local_addr, port_of(local)};
   if (dst.port == ctx_.settings.listen_port) return;  // someone connected to the listener itself
+  std::optional<ClientConnectionLimit::Lease> lease;
+  if (ctx_.client_limit) {
+    lease = ctx_.client_limit->acquire(client.address);
+    if (!lease) {
+      // Refused before any byte is read: a reset, so the client fails fast.
+      linger reset{1, 0};
+      setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      TerminatorCounters::add(counters_.client_limit_refusals);
+      return;
+    }
+  }
 
   uint32_t slot;
   if (!free_slots_.empty()) {
@@ -192,7 +203,9 @@ void Worker::on_accept(size_t listener_index, const io_uring_cqe& cqe) {
   } else {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
+    client_leases_.emplace_back();
   }
+  if (lease) client_leases_[slot] = std::move(*lease);
   slots_[slot] = std::make_unique<Connection>(slot, next_serial_++, std::move(fd), client, dst,
                                               ctx_, counters_, *this);
   slots_[slot]->start();
@@ -226,6 +239,7 @@ void Worker::release_finished() {
   for (uint32_t slot : maybe_finished_) {
     if (slot < slots_.size() && slots_[slot] && slots_[slot]->can_free()) {
       slots_[slot].reset();
+      client_leases_[slot] = {};
       free_slots_.push_back(slot);
     }
   }

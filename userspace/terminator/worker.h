@@ -70,6 +70,8 @@ class Worker final : public ConnectionIo {
   std::unique_ptr<ProvidedBuffers> buffers_;
   std::vector<std::unique_ptr<Connection>> slots_;  // indexed by Connection::slot()
   std::vector<uint32_t> free_slots_;
+  // The client-limit lease of each slot's connection (empty without a limit).
+  std::vector<ClientConnectionLimit::Lease> client_leases_;
   std::vector<uint32_t> maybe_finished_;
   std::thread thread_;
 };

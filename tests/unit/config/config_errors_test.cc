@@ -68,6 +68,7 @@ TEST(ConfigErrors, OutOfRangeValues) {
   expect_error(kHead + "listen_port = 70000\n", 3, "between 1 and 65535 (got 70000)");
   expect_error(kHead + "max_client_hello = 511\n", 3, "between 512 and 16384");
   expect_error(kHead + "max_client_hello = 16385\n", 3, "between 512 and 16384");
+  expect_error(kHead + "max_connections_per_client = -1\n", 3, "between 0 and 1000000");
   expect_error(kHead + "steer_mark = 0\n", 3, "'steer_mark' in [gateway] must be between 1");
   expect_error(kHead + "steer_mark = 0x100000000\n", 3, "steer_mark");
   expect_error(kHead + "route_table = 254\n", 3, "'route_table' in [gateway] must not be 254");

@@ -23,6 +23,8 @@ TEST(ExampleConfig, LoadsWithDocumentedValues) {
   EXPECT_EQ(c.steer_mark, 0x746cu);
   EXPECT_EQ(c.route_table, 29804u);
   EXPECT_EQ(c.max_client_hello, 16384u);
+  EXPECT_EQ(c.max_connections_per_client, 1024u);
+  EXPECT_EQ(c.max_connections_per_client, GatewayConfig{}.max_connections_per_client);
   EXPECT_EQ(c.handshake_timeout, 10s);
   EXPECT_EQ(c.connect_timeout, 5s);
   EXPECT_EQ(c.idle_timeout, 5min);
@@ -31,6 +33,7 @@ TEST(ExampleConfig, LoadsWithDocumentedValues) {
   EXPECT_EQ(c.bpf_pin_dir, "/sys/fs/bpf/tlsgate");
   EXPECT_TRUE(c.trust_store.empty());
   EXPECT_EQ(c.rules.default_action, Action::inspect);
+  EXPECT_EQ(c.rules.block_response, policy::RuleSet::BlockResponse::alert);
 
   ASSERT_EQ(c.rules.rules.size(), 3u);
   const auto& banks = c.rules.rules[0];
@@ -110,6 +113,7 @@ non_tls = "pass"
 steer_mark = 0x10
 route_table = 100
 max_client_hello = 512
+max_connections_per_client = 0
 [paths]
 state_dir = "/srv/tlsgate/"
 event_log = ""
@@ -118,6 +122,7 @@ bpf_pin_dir = "/sys/fs/bpf/gw2"
 trust_store = "/etc/ssl/roots.pem"
 [policy]
 default_action = "block"
+block_response = "page"
 [[rule]]
 action = "bypass"
 dst = ["2001:db8::/32", "192.0.2.1"]
@@ -132,11 +137,13 @@ port = [8443, 443]
   EXPECT_EQ(c.steer_mark, 0x10u);
   EXPECT_EQ(c.route_table, 100u);
   EXPECT_EQ(c.max_client_hello, 512u);
+  EXPECT_EQ(c.max_connections_per_client, 0u);
   EXPECT_EQ(c.state_dir, "/srv/tlsgate/");
   EXPECT_TRUE(c.event_log.empty());
   EXPECT_EQ(c.bpf_pin_dir, "/sys/fs/bpf/gw2");
   EXPECT_EQ(c.trust_store, "/etc/ssl/roots.pem");
   EXPECT_EQ(c.rules.default_action, Action::block);
+  EXPECT_EQ(c.rules.block_response, policy::RuleSet::BlockResponse::page);
   ASSERT_EQ(c.rules.rules.size(), 1u);
   EXPECT_EQ(c.rules.rules[0].dst[1].to_string(), "192.0.2.1/32");
   EXPECT_EQ(c.rules.rules[0].ports, (std::vector<uint16_t>{8443, 443}));

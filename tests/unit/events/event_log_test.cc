@@ -100,11 +100,20 @@ TEST(EventJson, FlowOmitsAbsentOptionals) {
   e.rule = "iot";
   e.reason = "client_bypass";
   const json j = to_json(e);
-  for (const char* absent : {"sni", "alpn", "tls_version", "upstream_cert_sha256"}) {
+  for (const char* absent : {"sni", "alpn", "tls_version", "upstream_cert_sha256", "decided_by"}) {
     EXPECT_FALSE(j.contains(absent)) << absent;  // omitted, not null
   }
   EXPECT_EQ(j.at("duration_ms"), 0);
   EXPECT_EQ(j.at("bytes_from_client"), 0);
+}
+
+TEST(EventJson, FlowDecidedInTheKernelSaysSo) {
+  FlowEvent e;
+  e.action = "block";
+  e.rule = "kernel";
+  e.reason = "kernel:sni_mismatch";
+  e.decided_by = "kernel";
+  EXPECT_EQ(to_json(e).at("decided_by"), "kernel");
 }
 
 TEST(EventJson, TlsHasEveryField) {
@@ -284,6 +293,35 @@ TEST(EventLog, MirrorsToStdoutWhenAsked) {
   const auto lines = read_lines(file);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(out, lines[0] + "\n");
+}
+
+TEST(EventLog, ReopenAfterRotationWritesToTheNewFile) {
+  TempDir dir;
+  const fs::path file = dir.path() / "events.jsonl";
+  const fs::path rotated = dir.path() / "events.jsonl.1";
+  EventLog log(file, /*also_stdout=*/false);
+  log.emit(full_flow());
+  fs::rename(file, rotated);
+  log.emit(full_flow());  // still the old descriptor: the rotated file
+  EXPECT_EQ(log.reopen(), "");
+  log.emit(full_flow());
+  EXPECT_EQ(read_lines(rotated).size(), 2u);
+  EXPECT_EQ(read_lines(file).size(), 1u);
+  EXPECT_EQ(log.failed_writes(), 0u);
+}
+
+TEST(EventLog, FailedReopenKeepsWritingToTheOldFile) {
+  TempDir dir;
+  const fs::path sub = dir.path() / "log";
+  fs::create_directories(sub);
+  const fs::path file = sub / "events.jsonl";
+  const fs::path moved = dir.path() / "moved";
+  EventLog log(file, /*also_stdout=*/false);
+  fs::rename(sub, moved);  // the directory is gone: the path cannot be opened
+  const std::string error = log.reopen();
+  EXPECT_NE(error.find(file.string()), std::string::npos) << error;
+  log.emit(full_flow());
+  EXPECT_EQ(read_lines(moved / "events.jsonl").size(), 1u);
 }
 
 }  // namespace

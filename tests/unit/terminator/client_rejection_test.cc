@@ -164,3 +164,32 @@ TEST(ClientRejection, NamesTheAlerts) {
 
 }  // namespace
 }  // namespace tlsgate::terminator
+
+// Issue 7: clients that check our certificate only after the handshake
+// (curl --pinnedpubkey): the classification of their close.
+namespace tlsgate::terminator {
+namespace {
+
+TEST(ClientRejection, AccessDeniedIsARejectionAlert) {
+  EXPECT_EQ((ClientRejection{ClientRejection::Kind::alert, 49}).to_string(), "alert:access_denied");
+}
+
+TEST(ClientRejection, CloseAfterHandshakeWithoutAlertIsClosedAfterCertificate) {
+  ERR_clear_error();
+  EXPECT_EQ(classify_client_close_after_handshake(false).to_string(), "closed_after_certificate");
+  EXPECT_EQ(classify_client_close_after_handshake(true).to_string(), "closed_after_certificate");
+}
+
+TEST(ClientRejection, CloseAfterHandshakeWithAReceivedAlertNamesIt) {
+  ERR_clear_error();
+  ERR_raise(ERR_LIB_SSL, SSL_AD_REASON_OFFSET + 42);
+  auto rejection = classify_client_close_after_handshake(true);
+  EXPECT_EQ(rejection.kind, ClientRejection::Kind::alert);
+  EXPECT_EQ(rejection.to_string(), "alert:bad_certificate");
+  // Not an SSL error: a close, whatever the queue holds.
+  EXPECT_EQ(classify_client_close_after_handshake(false).to_string(), "closed_after_certificate");
+  ERR_clear_error();
+}
+
+}  // namespace
+}  // namespace tlsgate::terminator
