@@ -56,8 +56,9 @@ a ratio. A ratio is computed within each repetition (the two figures ran
 seconds apart) and reported as the median over the repetitions, with min–max.
 - tlsgate: `tlsgated` as `tests/lab/lab_gateway.py` runs it (TC program on the
   router's LAN interface, 2 workers, event log to a file and stdout, journal
-  copy off, no per-client connection limit), rules: `dst = {kbypass}/32` bypass, `sni = n2.bench.test` +
-  `dst = {sbypass}/32` bypass, default inspect; upstream trust = lab roots.
+  copy off, no per-client connection limit), rules: `dst = {kbypass}/32`
+  bypass, `sni = n2.bench.test` + `dst = {sbypass}/32` bypass, default
+  inspect; upstream trust = lab roots.
 - SSLsplit 0.5.5 (Debian): `sslsplit -u root -c <gateway intermediate> -k <its
   key> -K <P-256 leaf key> -o VerifyPeer=yes ssl 0.0.0.0 {port}` with
   `SSL_CERT_FILE=<lab roots>` (VerifyPeer uses OpenSSL's default paths; SSLsplit

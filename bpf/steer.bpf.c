@@ -97,7 +97,9 @@ static __always_inline void tg_report(const struct tg_packet* pkt, __u8 kind, __
     __builtin_memcpy(d->sni, info->sni, TG_DECISION_SNI_LEN);
     d->sni_len = info->sni_len < TG_DECISION_SNI_LEN ? info->sni_len : TG_DECISION_SNI_LEN;
   }
-  bpf_ringbuf_submit(d, 0);
+  /* No wakeup per record: the reader drains the ring every poll interval, so
+   * a SYN burst costs tlsgated one batch, not one wakeup per flow. */
+  bpf_ringbuf_submit(d, BPF_RB_NO_WAKEUP);
 }
 
 /* Is the destination a bypass-only `learned` address whose entry is live? */

@@ -94,9 +94,12 @@ int DecisionReader::on_sample(void* ctx, void* data, size_t size) {
 
 void DecisionReader::run() {
   while (!stopping_.load()) {
+    // The program submits without waking us (BPF_RB_NO_WAKEUP): the poll
+    // mostly times out, and the records of the interval are drained at once.
     int n = ring_buffer__poll(ring_.get(), kPollTimeoutMs);
+    if (n >= 0 || n == -EINTR) n = ring_buffer__consume(ring_.get());
     if (n < 0 && n != -EINTR) {
-      std::fprintf(stderr, "tlsgated: poll the decisions ring: %s\n", std::strerror(-n));
+      std::fprintf(stderr, "tlsgated: read the decisions ring: %s\n", std::strerror(-n));
       return;
     }
   }
