@@ -11,21 +11,9 @@ packages=(
   linux-perf      # profiles when a figure falls short (optional for the run)
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "bench/install-deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "bench/install-deps: all ${#packages[@]} packages present"
-fi
+# shellcheck source=scripts/apt-install-missing.sh
+source "$(dirname "$0")/../scripts/apt-install-missing.sh"
+apt_install_missing bench/install-deps "${packages[@]}"
 
 # The packages may ship services: the bench starts its own instances only.
 for unit in sslsplit mitmproxy; do

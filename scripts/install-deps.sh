@@ -20,21 +20,9 @@ packages=(
   systemd man-db dpkg-dev vagrant logrotate
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "install-deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "install-deps: all ${#packages[@]} packages present"
-fi
+# shellcheck source=scripts/apt-install-missing.sh
+source "$(dirname "$0")/apt-install-missing.sh"
+apt_install_missing install-deps "${packages[@]}"
 
 # The lab runs its own nginx instances; the distribution's service must not hold port 443.
 if systemctl is-enabled nginx >/dev/null 2>&1; then

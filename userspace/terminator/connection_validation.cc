@@ -14,6 +14,7 @@
 #include "terminator/tls_alert.h"
 #include "terminator/tls_session.h"
 #include "tls/client_facing_context.h"
+#include "tls/openssl_text.h"
 #include "tls/revocation_checker.h"
 #include "tls/upstream_sessions.h"
 
@@ -112,7 +113,10 @@ void Connection::upstream_verified() {
   SSL_get0_alpn_selected(up, &alpn, &alpn_len);
   upstream_alpn_.assign(reinterpret_cast<const char*>(alpn), alpn_len);
   tls_version_ = SSL_get_version(up);
-  upstream_cert_sha256_ = tls::UpstreamVerifier::summarize_peer(up).fingerprint_sha256;
+  // Only the fingerprint: the subject, issuer and chain texts are for failures.
+  if (const X509* leaf = SSL_get0_peer_certificate(up)) {
+    upstream_cert_sha256_ = tls::sha256_fingerprint(leaf);
+  }
   if (verify_failure_) {  // completed despite a defect policy tolerates
     apply_untrusted_policy(*verify_failure_, /*session_usable=*/true);
     return;
