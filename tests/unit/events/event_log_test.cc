@@ -15,28 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "../support/temp_dir.h"
+
 namespace tlsgate::events {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tlsgate-events-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using tlsgate::test_support::TempDir;
 
 std::vector<std::string> read_lines(const fs::path& file) {
   std::ifstream in(file);

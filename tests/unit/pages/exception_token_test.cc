@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.h"
+
 namespace tlsgate::pages {
 namespace {
 
@@ -20,22 +22,7 @@ using namespace std::chrono_literals;
 using Clock = ExceptionToken::Clock;
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tlsgate-pages-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using tlsgate::test_support::TempDir;
 
 const IpAddress kClient = *IpAddress::parse("192.168.1.20");
 const IpAddress kOtherClient = *IpAddress::parse("192.168.1.21");

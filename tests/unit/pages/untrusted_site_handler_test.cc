@@ -9,6 +9,8 @@
 
 #include <filesystem>
 
+#include "../support/temp_dir.h"
+
 namespace tlsgate::pages {
 namespace {
 
@@ -18,22 +20,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Clock = ExceptionToken::Clock;
 
-class StateDir {
- public:
-  StateDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tlsgate-pages-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~StateDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using StateDir = tlsgate::test_support::TempDir;
 
 const IpAddress kClient = *IpAddress::parse("192.168.1.20");
 const std::string kFp(64, 'c');

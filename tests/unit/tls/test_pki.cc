@@ -201,17 +201,6 @@ std::string make_crl_der(X509* issuer, EVP_PKEY* signer_key, const CrlSpec& spec
   return out;
 }
 
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "tlsgate-tls-XXXXXX").string();
-  check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 std::string subject_of(const X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/temp_dir.h"
 #include "tls/openssl_handles.h"
 
 namespace tlsgate::tls::testing {
@@ -73,17 +74,7 @@ struct CrlSpec {
 std::string make_crl_der(X509* issuer, EVP_PKEY* signer_key, const CrlSpec& spec);
 
 // Temporary directory removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = tlsgate::test_support::TempDir;
 
 // Subject of `cert` in RFC 2253 form.
 std::string subject_of(const X509* cert);
