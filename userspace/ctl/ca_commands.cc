@@ -5,7 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tls/ca_time.h"
+#include "ca/ca_time.h"
 
 namespace tlsgate::ctl {
 namespace {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "ca/ca_control.h"
 #include "config/config_loader.h"
 #include "control/control_client.h"
 #include "ctl/bypass_rules.h"
@@ -21,7 +22,6 @@
 #include "ctl/human_output.h"
 #include "ctl/socket_hint.h"
 #include "ctl/suggest_commands.h"
-#include "tls/ca_control.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include "config/config_loader.h"
 #include "config/restart_settings.h"
 #include "events/journal_fields.h"
+#include "forging/client_facing_context.h"
 #include "policy/kernel_rule_compiler.h"
-#include "tls/client_facing_context.h"
 
 namespace tlsgate::daemon {
 

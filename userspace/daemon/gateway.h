@@ -11,23 +11,23 @@
 #include <string>
 #include <vector>
 
+#include "ca/ca_registry.h"
+#include "ca/ca_store.h"
 #include "config/gateway_config.h"
 #include "daemon/kernel_decision_events.h"
 #include "daemon/kernel_offload.h"
 #include "distribution/distribution_server.h"
 #include "events/event_log.h"
+#include "forging/forged_cert_cache.h"
+#include "forging/leaf_forger.h"
 #include "kernel/kernel_side.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
 #include "suggest/bypass_advisor.h"
 #include "terminator/terminator.h"
 #include "terminator/terminator_context.h"
-#include "tls/ca_registry.h"
-#include "tls/ca_store.h"
-#include "tls/forged_cert_cache.h"
-#include "tls/leaf_forger.h"
-#include "tls/revocation_checker.h"
-#include "tls/upstream_verifier.h"
+#include "validation/revocation_checker.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::daemon {
 

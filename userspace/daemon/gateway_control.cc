@@ -7,13 +7,13 @@
 #include <set>
 #include <stdexcept>
 
+#include "ca/ca_control.h"
 #include "config/config_file_writer.h"
 #include "config/config_loader.h"
 #include "config/rule_editor.h"
 #include "control/control_protocol.h"
 #include "daemon/kernel_counter_names.h"
 #include "policy/kernel_rule_compiler.h"
-#include "tls/ca_control.h"
 
 namespace tlsgate::daemon {
 

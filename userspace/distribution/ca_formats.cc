@@ -5,8 +5,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "ca/ca_store.h"
 #include "pages/html.h"
-#include "tls/ca_store.h"
 
 namespace tlsgate::distribution {
 namespace {

@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "ca/ca_registry.h"
 #include "common/unique_fd.h"
 #include "config/gateway_config.h"
-#include "tls/ca_registry.h"
 
 namespace tlsgate::distribution {
 

@@ -4,10 +4,10 @@
 #include <optional>
 #include <set>
 
+#include "ca/ca_control.h"
 #include "distribution/ca_formats.h"
 #include "pages/html.h"
 #include "pages/page_response.h"
-#include "tls/ca_control.h"
 #include "tls/openssl_text.h"
 
 namespace tlsgate::distribution {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tls/ca_registry.h"
+#include "ca/ca_registry.h"
 
 namespace tlsgate::distribution {
 

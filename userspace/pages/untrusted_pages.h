@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "pages/page_response.h"
-#include "tls/upstream_verifier.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::pages {
 

@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "common/unique_fd.h"
-#include "tls/upstream_verifier.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::terminator {
 

@@ -11,11 +11,11 @@
 #include <utility>
 
 #include "common/errno_name.h"
+#include "forging/client_facing_context.h"
 #include "policy/rule_matcher.h"
 #include "terminator/ciphertext_bio.h"
 #include "terminator/tls_alert.h"
 #include "terminator/tls_session.h"
-#include "tls/client_facing_context.h"
 
 namespace tlsgate::terminator {
 

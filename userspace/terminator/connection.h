@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ca/ca_registry.h"
 #include "common/ip_address.h"
 #include "common/unique_fd.h"
 #include "fingerprint/security_delta.h"
@@ -40,10 +41,9 @@
 #include "terminator/outbound_queue.h"
 #include "terminator/terminator_context.h"
 #include "terminator/worker_mailbox.h"
-#include "tls/ca_registry.h"
 #include "tls/openssl_handles.h"
-#include "tls/revocation_checker.h"
-#include "tls/upstream_verifier.h"
+#include "validation/revocation_checker.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::terminator {
 

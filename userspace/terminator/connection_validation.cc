@@ -9,14 +9,14 @@
 // A clean upstream gets a leaf mirroring its validated names.
 #include <openssl/err.h>
 
+#include "forging/client_facing_context.h"
 #include "terminator/ciphertext_bio.h"
 #include "terminator/connection.h"
 #include "terminator/tls_alert.h"
 #include "terminator/tls_session.h"
-#include "tls/client_facing_context.h"
 #include "tls/openssl_text.h"
-#include "tls/revocation_checker.h"
-#include "tls/upstream_sessions.h"
+#include "validation/revocation_checker.h"
+#include "validation/upstream_sessions.h"
 
 namespace tlsgate::terminator {
 

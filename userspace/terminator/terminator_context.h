@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "ca/ca_registry.h"
 #include "config/gateway_config.h"
 #include "events/event_log.h"
+#include "forging/forged_cert_cache.h"
+#include "forging/leaf_forger.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
 #include "policy/rule.h"
@@ -18,11 +21,8 @@
 #include "suggest/bypass_advisor.h"
 #include "terminator/client_connection_limit.h"
 #include "terminator/kernel_offload.h"
-#include "tls/ca_registry.h"
-#include "tls/forged_cert_cache.h"
-#include "tls/leaf_forger.h"
 #include "tls/openssl_handles.h"
-#include "tls/revocation_checker.h"
+#include "validation/revocation_checker.h"
 
 namespace tlsgate::terminator {
 

@@ -22,7 +22,7 @@
 
 #include "../tls/test_pki.h"
 #include "common/unique_fd.h"
-#include "tls/upstream_verifier.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::terminator {
 namespace {

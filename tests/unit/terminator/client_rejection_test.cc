@@ -7,9 +7,9 @@
 #include <openssl/err.h>
 
 #include "../tls/test_pki.h"
-#include "tls/ca_store.h"
-#include "tls/client_facing_context.h"
-#include "tls/leaf_forger.h"
+#include "ca/ca_store.h"
+#include "forging/client_facing_context.h"
+#include "forging/leaf_forger.h"
 
 namespace tlsgate::terminator {
 namespace {

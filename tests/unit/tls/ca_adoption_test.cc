@@ -1,6 +1,6 @@
 // AdoptionTable alone: capacity, a new rotation forgets the old one, and
 // its saved form.
-#include "tls/ca_adoption.h"
+#include "ca/ca_adoption.h"
 
 #include <gtest/gtest.h>
 

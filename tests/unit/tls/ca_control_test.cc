@@ -1,6 +1,6 @@
 // The `ca.*` control commands: each command's answer and refusals, the
 // per-rule status, and exports that carry certificates only.
-#include "tls/ca_control.h"
+#include "ca/ca_control.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

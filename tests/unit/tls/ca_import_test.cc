@@ -1,6 +1,6 @@
 // Bring your own CA: enterprise roots and intermediates with their keys
 // (plain or encrypted), what is refused, and cross-certificates.
-#include "tls/ca_import.h"
+#include "ca/ca_import.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // CaRegistry: the first CA's migration, every command and state transition
 // (staged -> active -> retiring -> retired, scheduled ones on the clock),
 // persistence, per-rule CA names and the forged cache keyed by CA.
-#include "tls/ca_registry.h"
+#include "ca/ca_registry.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "ca_test_support.h"
+#include "forging/forged_cert_cache.h"
 #include "test_pki.h"
-#include "tls/forged_cert_cache.h"
 
 namespace tlsgate::tls {
 namespace {

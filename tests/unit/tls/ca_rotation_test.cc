@@ -6,8 +6,8 @@
 
 #include <fstream>
 
+#include "ca/ca_registry.h"
 #include "test_pki.h"
-#include "tls/ca_registry.h"
 
 namespace tlsgate::tls {
 namespace {

@@ -1,6 +1,6 @@
 // CaStore: creation, file modes, extensions (SECURITY-BATTERY cases 31–33),
 // reloading and refusal of damaged or exposed CA directories.
-#include "tls/ca_store.h"
+#include "ca/ca_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "forging/leaf_forger.h"
 #include "test_pki.h"
-#include "tls/leaf_forger.h"
 #include "tls/openssl_handles.h"
 
 namespace tlsgate::tls::testing {

@@ -1,5 +1,5 @@
 // RFC 3339 times of the CA registry.
-#include "tls/ca_time.h"
+#include "ca/ca_time.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,11 @@
 // The client-facing TLS side (SECURITY-BATTERY cases 24 and 25): clients get
 // the forged leaf, modern parameters only, and exactly the upstream's ALPN.
-#include "tls/client_facing_context.h"
+#include "forging/client_facing_context.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "ca/ca_store.h"
 #include "in_memory_tls.h"
 #include "test_pki.h"
 

@@ -6,9 +6,10 @@
 
 #include <ctime>
 
+#include "ca/ca_store.h"
+#include "forging/forged_cert_cache.h"
+#include "forging/leaf_forger.h"
 #include "test_pki.h"
-#include "tls/forged_cert_cache.h"
-#include "tls/leaf_forger.h"
 
 namespace tlsgate::tls {
 namespace {

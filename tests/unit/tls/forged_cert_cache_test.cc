@@ -1,12 +1,13 @@
 // ForgedCertCache: one forged leaf per (CA, upstream leaf), bounded LRU,
 // safe under concurrent use.
-#include "tls/forged_cert_cache.h"
+#include "forging/forged_cert_cache.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "ca/ca_store.h"
 #include "test_pki.h"
 
 namespace tlsgate::tls {

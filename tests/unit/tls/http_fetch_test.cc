@@ -1,6 +1,6 @@
 // The CRL fetcher's HTTP client: what it accepts as a URL, and that every
 // failure (status, size, time, refused address) is an error saying so.
-#include "tls/http_fetch.h"
+#include "validation/http_fetch.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

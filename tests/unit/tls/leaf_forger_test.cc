@@ -1,6 +1,7 @@
 // Forged leaves (SECURITY-BATTERY cases 18 and 19): exactly the fields a
 // client should see, names only from the upstream's SANs, clipped validity.
-#include "tls/leaf_forger.h"
+#include "forging/leaf_forger.h"
+#include "ca/ca_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // 127.0.0.1: revoked and good certificates, and every way a CRL can be
 // unavailable or unusable, which must come out as `unknown` (the caller's
 // soft/hard-fail decides), never as `good`.
-#include "tls/revocation_checker.h"
+#include "validation/revocation_checker.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "ca/ca_store.h"
+#include "forging/leaf_forger.h"
 #include "test_pki.h"
-#include "tls/ca_store.h"
-#include "tls/leaf_forger.h"
 
 namespace tlsgate::tls {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "tls/openssl_handles.h"
-#include "tls/upstream_verifier.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::tls::testing {
 

@@ -8,8 +8,8 @@
 
 #include "in_memory_tls.h"
 #include "test_pki.h"
-#include "tls/upstream_verifier.h"
 #include "upstream_handshake.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::tls {
 namespace {

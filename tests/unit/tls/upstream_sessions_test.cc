@@ -1,14 +1,14 @@
 // Upstream session resumption (tls/upstream_sessions.h): only an upstream
 // that validated cleanly is resumed, only by the same (server, host), and a
 // resumed session still carries the validated certificate.
-#include "tls/upstream_sessions.h"
+#include "validation/upstream_sessions.h"
 
 #include <gtest/gtest.h>
 
 #include "in_memory_tls.h"
 #include "test_pki.h"
-#include "tls/upstream_verifier.h"
 #include "upstream_handshake.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::tls {
 namespace {

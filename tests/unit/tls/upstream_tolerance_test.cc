@@ -9,8 +9,8 @@
 #include "policy/rule.h"
 #include "test_pki.h"
 #include "tls/openssl_text.h"
-#include "tls/upstream_verifier.h"
 #include "upstream_handshake.h"
+#include "validation/upstream_verifier.h"
 
 namespace tlsgate::tls {
 namespace {

@@ -1,13 +1,14 @@
 // Upstream certificate validation through real in-memory TLS handshakes
 // (SECURITY-BATTERY cases 1–16): each defect is caught, classified, and ends
 // the handshake before the server could receive a request byte.
-#include "tls/upstream_verifier.h"
+#include "validation/upstream_verifier.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "ca/ca_store.h"
+#include "forging/leaf_forger.h"
 #include "test_pki.h"
-#include "tls/leaf_forger.h"
 #include "upstream_handshake.h"
 
 namespace tlsgate::tls {
