@@ -13,6 +13,10 @@ packages=(
   # lab and tests
   iproute2 iptables nftables ethtool procps psmisc kmod
   nginx-light curl openssl gnutls-bin python3
+  # HTTP layer, antivirus and bench peers: nghttp (h2 client), libcurl (CRL
+  # fetcher), c-icap + clamd (ICAP antivirus, started by the tests), SSLsplit
+  nghttp2-client libcurl4-openssl-dev
+  c-icap libc-icap-mod-virus-scan clamav-daemon zip gzip sslsplit
   # format check
   clang-format
   # service and packaging checks (tests/ops): systemd-analyze, sysusers,
