@@ -12,6 +12,7 @@
 
 #include "common/unique_fd.h"
 #include "config/ca_section.h"
+#include "config/icap_section.h"
 #include "config/rule_section.h"
 #include "config/section_reader.h"
 #include "config/suggest_section.h"
@@ -23,8 +24,8 @@ namespace tlsgate::config {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
-constexpr std::string_view kSections[] = {"gateway", "paths",   "upstream", "policy",
-                                          "ca",      "suggest", "groups",   "rule"};
+constexpr std::string_view kSections[] = {"gateway", "paths",  "upstream", "policy", "ca",
+                                          "suggest", "groups", "rule",     "icap"};
 
 // The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or space.
 bool valid_ifname(std::string_view name) {
@@ -52,7 +53,7 @@ void check_top_level(const toml::table& root, const std::string& source) {
                             : "unknown top-level key '" + std::string(name) +
                                   "' (keys belong in a section such as [gateway])");
     }
-    if (name != "rule" && !node.is_table()) {
+    if (name != "rule" && name != "icap" && !node.is_table()) {
       throw ConfigError(
           source, line,
           "'" + std::string(name) + "' must be a section [" + std::string(name) + "]");
@@ -207,6 +208,22 @@ void read_paths(const SectionReader& p, GatewayConfig& config) {
   if (auto v = p.boolean("event_journal")) config.event_journal = *v;
 }
 
+// A rule's `icap = [...]` names configured [[icap]] services.
+void check_rule_icap_names(const GatewayConfig& config, const std::string& source) {
+  for (const policy::Rule& rule : config.rules.rules) {
+    if (!rule.icap) continue;
+    for (const std::string& name : *rule.icap) {
+      bool known = std::any_of(config.icap_services.begin(), config.icap_services.end(),
+                               [&](const IcapServiceSettings& s) { return s.name == name; });
+      if (!known) {
+        throw ConfigError(source, rule.source_line,
+                          "'icap' in rule '" + rule.name + "' names \"" + name +
+                              "\", which no [[icap]] service is called");
+      }
+    }
+  }
+}
+
 GatewayConfig read_config(const toml::table& root, const std::string& source) {
   check_top_level(root, source);
   GatewayConfig config;
@@ -250,9 +267,13 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
   if (const auto* table = root.get_as<toml::table>("groups")) {
     groups = read_client_groups(*table, source);
   }
+  if (const toml::node* icap = root.get("icap")) {
+    config.icap_services = read_icap_services(*icap, source);
+  }
   if (const toml::node* rules = root.get("rule")) {
     config.rules.rules = read_rules(*rules, source, config.intercept_ports, groups);
   }
+  check_rule_icap_names(config, source);
   return config;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/ip_address.h"
+#include "config/icap_service.h"
 #include "policy/rule.h"
 
 namespace tlsgate::config {
@@ -103,6 +104,9 @@ struct GatewayConfig {
 
   // [suggest]
   SuggestSettings suggest;
+
+  // [[icap]] ...: the services scanned messages go to, in config order.
+  std::vector<IcapServiceSettings> icap_services;
 
   // [[rule]] ...
   policy::RuleSet rules;

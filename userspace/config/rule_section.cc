@@ -74,7 +74,7 @@ std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key,
 Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports,
                const ClientGroups& groups) {
   r.reject_unknown_keys(
-      {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert", "ca"});
+      {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert", "ca", "icap"});
   Rule rule;
   rule.source_line = r.line();
 
@@ -114,6 +114,29 @@ Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> 
                                       "but the rule's action is \"" + *action + "\"");
     }
     rule.ca = *ca;
+  }
+
+  if (const toml::node* icap = r.node("icap")) {
+    // An array of service names; [] turns scanning off for the rule.
+    const auto* list = icap->as_array();
+    if (list == nullptr) {
+      r.fail(line_of(*icap), "'icap' in " + r.label() +
+                                 " must be an array of [[icap]] service names (e.g. [\"av\"], "
+                                 "or [] for none)");
+    }
+    std::vector<std::string> names;
+    for (const toml::node& item : *list) {
+      const auto* name = item.as_string();
+      if (name == nullptr || name->get().empty()) {
+        r.fail(line_of(item), "'icap' in " + r.label() + " must list service names as strings");
+      }
+      names.push_back(name->get());
+    }
+    if (!names.empty() && rule.action != policy::Action::inspect) {
+      r.fail(line_of(*icap), "'icap' in " + r.label() + " applies only to inspected flows, " +
+                                 "but the rule's action is \"" + *action + "\"");
+    }
+    rule.icap = std::move(names);
   }
 
   for (const auto& item : r.strings("sni").value_or(std::vector<Located<std::string>>{})) {

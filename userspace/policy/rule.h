@@ -73,6 +73,9 @@ struct Rule {
   // The CA whose active generation signs for the flows this rule inspects
   // (DESIGN.md §6); "" = the CA named "default".
   std::string ca;
+  // The [[icap]] services that scan this rule's inspected flows (DESIGN.md
+  // §4a): nullopt = every service, empty = none.
+  std::optional<std::vector<std::string>> icap;
   int source_line = 0;  // line in the config file, for messages
 };
 
