@@ -13,6 +13,7 @@ namespace tlsgate::http {
 struct HeaderField {
   std::string name;  // as sent (h2: lower case; HTTP/1.1: the sender's case)
   std::string value;
+  bool operator==(const HeaderField&) const = default;
 };
 using HeaderList = std::vector<HeaderField>;
 

@@ -1,0 +1,530 @@
+#include "http/h2_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "h2_engine_rig.h"
+
+namespace tlsgate::http::testing {
+namespace {
+
+HeaderList fields(std::initializer_list<std::pair<const char*, const char*>> list) {
+  HeaderList out;
+  for (const auto& [n, v] : list) out.push_back({n, v});
+  return out;
+}
+
+RigPlan ok(std::string body, HeaderList trailers = {}) {
+  RigPlan p;
+  p.body = std::move(body);
+  p.trailers = std::move(trailers);
+  return p;
+}
+
+const SeenExchange* exchange_of(const H2Rig& rig, int32_t stream) {
+  for (const auto& x : rig.exchanges) {
+    if (x.exchange.stream_id == static_cast<uint32_t>(stream)) return &x;
+  }
+  return nullptr;
+}
+
+// Answers 421 for any authority but the flow's SNI, as the authority filter does.
+class MisdirectedFilter final : public HttpFilter {
+ public:
+  std::string_view name() const override { return "misdirected"; }
+  FilterStep on_request_head(FilterExchange& ex) override {
+    if (ex.request().authority == ex.flow().sni) return FilterStep::proceed();
+    LocalReply r;
+    r.status = 421;
+    r.headers = fields({{"content-type", "text/plain"}});
+    r.body = "misdirected\n";
+    r.outcome = "misdirected";
+    r.detail = ex.request().authority;
+    return FilterStep::respond(std::move(r));
+  }
+};
+
+// Holds requests for /held until the test resumes them.
+class HoldingFilter final : public HttpFilter {
+ public:
+  std::string_view name() const override { return "holding"; }
+  FilterStep on_request_head(FilterExchange& ex) override {
+    if (ex.request().path != "/held") return FilterStep::proceed();
+    resumers.push_back(ex.resumer());
+    return FilterStep::hold();
+  }
+  FilterStep on_response_head(FilterExchange& ex) override {
+    if (ex.response()->status == 418) {
+      LocalReply r;
+      r.status = 403;
+      r.body = "blocked";
+      r.outcome = "blocked";
+      return FilterStep::respond(std::move(r));
+    }
+    return FilterStep::proceed();
+  }
+  void on_exchange_end(FilterExchange&) override { ++ended; }
+  std::vector<ExchangeResumer> resumers;
+  int ended = 0;
+};
+
+template <typename F>
+std::vector<std::unique_ptr<HttpFilter>> chain(std::unique_ptr<F> f) {
+  std::vector<std::unique_ptr<HttpFilter>> v;
+  v.push_back(std::move(f));
+  return v;
+}
+
+TEST(H2Engine, RequestAndResponseGoThroughWithTheirHeads) {
+  H2Rig rig;
+  RigPlan p = ok("hello");
+  p.headers = fields({{"x-upstream", "yes"}});
+  rig.plan("/a?q=1", p);
+  RigRequest r;
+  r.path = "/a?q=1";
+  r.headers = fields({{"user-agent", "rig"}});
+  const int32_t id = rig.request(r);
+  rig.run();
+
+  const SeenMessage* up = rig.server("/a?q=1");
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->method, "GET");
+  EXPECT_EQ(up->authority, "a.test");
+  EXPECT_EQ(up->headers, fields({{"user-agent", "rig"}}));
+  const SeenMessage& down = rig.client(id);
+  EXPECT_EQ(down.status, 200);
+  EXPECT_EQ(down.headers, fields({{"x-upstream", "yes"}}));
+  EXPECT_EQ(down.body, "hello");
+  EXPECT_TRUE(down.ended);
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  const Exchange& x = rig.exchanges[0].exchange;
+  EXPECT_EQ(x.method, "GET");
+  EXPECT_EQ(x.host, "a.test");
+  EXPECT_EQ(x.path, "/a?q=1");
+  EXPECT_EQ(x.status, 200);
+  EXPECT_EQ(x.response_bytes, 5u);
+  EXPECT_EQ(x.stream_id, static_cast<uint32_t>(id));
+  EXPECT_EQ(x.end, ExchangeEnd::complete);
+  EXPECT_EQ(rig.exchanges[0].outcome, "");
+  EXPECT_EQ(rig.engine().open_streams(), 0u);
+}
+
+TEST(H2Engine, ManyConcurrentStreamsAllComplete) {
+  H2Rig rig;
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 100; ++i) {
+    const std::string path = "/o" + std::to_string(i);
+    rig.plan(path, ok(pattern(static_cast<size_t>(100 + i))));
+    RigRequest r;
+    r.path = path;
+    ids.push_back(rig.request(r));
+  }
+  rig.run();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(rig.client(ids[i]).body, pattern(100 + i)) << i;
+  }
+  EXPECT_EQ(rig.exchanges.size(), 100u);
+  EXPECT_EQ(rig.engine().open_streams(), 0u);
+}
+
+TEST(H2Engine, TrailersPassBothWays) {
+  H2Rig rig;
+  rig.plan("/t", ok("body", fields({{"grpc-status", "0"}})));
+  RigRequest r;
+  r.method = "POST";
+  r.path = "/t";
+  r.body = "upload";
+  r.trailers = fields({{"x-checksum", "abc"}});
+  const int32_t id = rig.request(r);
+  rig.run();
+  const SeenMessage* up = rig.server("/t");
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->body, "upload");
+  EXPECT_EQ(up->trailers, fields({{"x-checksum", "abc"}}));
+  EXPECT_TRUE(up->ended);
+  EXPECT_EQ(rig.client(id).body, "body");
+  EXPECT_EQ(rig.client(id).trailers, fields({{"grpc-status", "0"}}));
+  EXPECT_TRUE(rig.client(id).ended);
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].exchange.request_bytes, 6u);
+  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::complete);
+}
+
+TEST(H2Engine, InterimResponsesComeBeforeTheFinalOne) {
+  H2Rig rig;
+  RigPlan p = ok("x");
+  p.interim = {103};
+  rig.plan("/early", p);
+  RigRequest r;
+  r.path = "/early";
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.client(id).interim, std::vector<int>{103});
+  EXPECT_EQ(rig.client(id).status, 200);
+  EXPECT_EQ(rig.client(id).body, "x");
+}
+
+TEST(H2Engine, HeadAnd204AndNotModifiedHaveNoBody) {
+  H2Rig rig;
+  RigPlan head;
+  head.headers = fields({{"content-length", "1234"}});
+  rig.plan("/head", head);
+  RigPlan none;
+  none.status = 204;
+  rig.plan("/none", none);
+  RigPlan same;
+  same.status = 304;
+  rig.plan("/same", same);
+  RigRequest r;
+  r.method = "HEAD";
+  r.path = "/head";
+  const int32_t h = rig.request(r);
+  r.method = "GET";
+  r.path = "/none";
+  const int32_t n = rig.request(r);
+  r.path = "/same";
+  const int32_t s = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.client(h).status, 200);
+  EXPECT_EQ(rig.client(h).headers, fields({{"content-length", "1234"}}));
+  EXPECT_TRUE(rig.client(h).ended);
+  EXPECT_EQ(rig.client(h).close_code, NGHTTP2_NO_ERROR);
+  EXPECT_EQ(rig.client(n).status, 204);
+  EXPECT_EQ(rig.client(s).status, 304);
+  EXPECT_TRUE(rig.client(s).ended);
+  EXPECT_EQ(rig.exchanges.size(), 3u);
+}
+
+TEST(H2Engine, ClientResetResetsTheUpstreamStream) {
+  H2Rig rig;
+  RigPlan slow;
+  slow.manual = true;
+  rig.plan("/slow", slow);
+  RigRequest r;
+  r.path = "/slow";
+  const int32_t id = rig.request(r);
+  rig.run();
+  ASSERT_NE(rig.server("/slow"), nullptr);
+  rig.client_reset(id, NGHTTP2_CANCEL);
+  rig.run();
+  EXPECT_TRUE(rig.server("/slow")->closed);
+  EXPECT_EQ(rig.server("/slow")->close_code, NGHTTP2_CANCEL);
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::reset);
+  EXPECT_FALSE(rig.exchanges[0].exchange.status);
+}
+
+TEST(H2Engine, UpstreamResetReachesTheClientWithItsCode) {
+  H2Rig rig;
+  RigPlan refuse;
+  refuse.reset = NGHTTP2_ENHANCE_YOUR_CALM;
+  rig.plan("/calm", refuse);
+  rig.plan("/fine", ok("fine"));
+  RigRequest r;
+  r.path = "/calm";
+  const int32_t calm = rig.request(r);
+  r.path = "/fine";
+  const int32_t fine = rig.request(r);
+  rig.run();
+  EXPECT_TRUE(rig.client(calm).closed);
+  EXPECT_EQ(rig.client(calm).close_code, NGHTTP2_ENHANCE_YOUR_CALM);
+  EXPECT_EQ(rig.client(fine).body, "fine");
+  ASSERT_NE(exchange_of(rig, calm), nullptr);
+  EXPECT_EQ(exchange_of(rig, calm)->exchange.end, ExchangeEnd::reset);
+  EXPECT_EQ(exchange_of(rig, fine)->exchange.end, ExchangeEnd::complete);
+}
+
+TEST(H2Engine, UpstreamGoawayIsGracefulTowardTheClient) {
+  H2Rig rig;
+  RigPlan later;
+  later.manual = true;
+  rig.plan("/inflight", later);
+  RigRequest r;
+  r.path = "/inflight";
+  const int32_t id = rig.request(r);
+  rig.run();
+  rig.server_goaway();
+  rig.run();
+  EXPECT_TRUE(rig.client_goaway_seen);
+  EXPECT_FALSE(rig.engine().finished());  // the stream in flight still completes
+  rig.respond("/inflight", ok("last"));
+  rig.run();
+  EXPECT_EQ(rig.client(id).body, "last");
+  EXPECT_TRUE(rig.engine().finished());
+}
+
+TEST(H2Engine, ClientGoawayReachesTheUpstream) {
+  H2Rig rig;
+  rig.plan("/x", ok("x"));
+  RigRequest r;
+  r.path = "/x";
+  rig.request(r);
+  rig.run();
+  rig.client_goaway();
+  rig.run();
+  EXPECT_TRUE(rig.server_goaway_seen);
+  EXPECT_TRUE(rig.engine().finished());
+}
+
+TEST(H2Engine, StreamsTheUpstreamRefusesAfterItsGoawayAreRefusedToTheClient) {
+  H2Rig rig;
+  RigPlan later;
+  later.manual = true;
+  rig.plan("/first", later);
+  RigRequest r;
+  r.path = "/first";
+  const int32_t first = rig.request(r);
+  rig.run();
+  rig.server_goaway();  // last stream: the first one
+  r.path = "/second";
+  const int32_t second = rig.request(r);
+  rig.run();
+  rig.respond("/first", ok("1"));
+  rig.run();
+  EXPECT_EQ(rig.client(first).body, "1");
+  EXPECT_TRUE(rig.client(second).closed);
+  EXPECT_EQ(rig.client(second).status, 0);
+  EXPECT_EQ(rig.server("/second"), nullptr);
+}
+
+TEST(H2Engine, LargeDownloadFollowsASlowReader) {
+  H2Rig rig;
+  const std::string big = pattern(8 * 1024 * 1024);
+  rig.plan("/big", ok(big));
+  RigRequest r;
+  r.path = "/big";
+  const int32_t id = rig.request(r);
+  rig.client_reading = false;
+  rig.run();
+  // The upstream could send no more than our windows and the backlog allow.
+  const uint64_t sent_while_stalled = rig.server_body_sent;
+  EXPECT_GT(sent_while_stalled, 0u);
+  EXPECT_LE(sent_while_stalled,
+            static_cast<uint64_t>(H2Engine::kStreamWindow) + H2Engine::kMaxBacklog + 64 * 1024);
+  rig.client_reading = true;
+  rig.run();
+  EXPECT_EQ(rig.client(id).body.size(), big.size());
+  EXPECT_TRUE(rig.client(id).body == big);
+  EXPECT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].exchange.response_bytes, big.size());
+}
+
+TEST(H2Engine, LargeUploadArrivesWhole) {
+  H2Rig rig;
+  rig.plan("/up", ok("got it"));
+  RigRequest r;
+  r.method = "POST";
+  r.path = "/up";
+  r.body = pattern(3 * 1024 * 1024 + 17);
+  const int32_t id = rig.request(r);
+  rig.run();
+  ASSERT_NE(rig.server("/up"), nullptr);
+  EXPECT_TRUE(rig.server("/up")->body == r.body);
+  EXPECT_EQ(rig.client(id).body, "got it");
+}
+
+TEST(H2Engine, MisdirectedStreamIsAnsweredLocallyWhileAnotherCompletes) {
+  H2Rig rig(chain(std::make_unique<MisdirectedFilter>()));
+  rig.plan("/ok", ok("ok"));
+  RigRequest r;
+  r.path = "/ok";
+  const int32_t good = rig.request(r);
+  r.authority = "other.test";
+  r.path = "/steal";
+  r.method = "POST";
+  r.body = pattern(200000);  // more than a window: the engine keeps reading and dropping it
+  const int32_t bad = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.client(bad).status, 421);
+  EXPECT_EQ(rig.client(bad).body, "misdirected\n");
+  EXPECT_TRUE(rig.client(bad).ended);
+  EXPECT_EQ(rig.server("/steal"), nullptr);  // the upstream never saw it
+  EXPECT_EQ(rig.server_streams(), 1u);
+  EXPECT_EQ(rig.client(good).body, "ok");
+  const SeenExchange* x = exchange_of(rig, bad);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->outcome, "misdirected");
+  EXPECT_EQ(x->detail, "other.test");
+  EXPECT_EQ(x->exchange.status, 421);
+  EXPECT_EQ(rig.engine().open_streams(), 0u);
+}
+
+TEST(H2Engine, HeldStreamWaitsWhileOthersGoOn) {
+  auto holding = std::make_unique<HoldingFilter>();
+  HoldingFilter* filter = holding.get();
+  H2Rig rig(chain(std::move(holding)));
+  rig.plan("/held", ok("was held"));
+  rig.plan("/free", ok("free"));
+  RigRequest r;
+  r.path = "/held";
+  const int32_t held = rig.request(r);
+  r.path = "/free";
+  const int32_t free = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.client(free).body, "free");
+  EXPECT_EQ(rig.server("/held"), nullptr);
+  EXPECT_EQ(rig.client(held).status, 0);
+  ASSERT_EQ(filter->resumers.size(), 1u);
+  filter->resumers[0].proceed();
+  rig.run();
+  EXPECT_EQ(rig.client(held).body, "was held");
+  EXPECT_EQ(filter->ended, 2);
+}
+
+TEST(H2Engine, ResumerOfAResetStreamDoesNothing) {
+  auto holding = std::make_unique<HoldingFilter>();
+  HoldingFilter* filter = holding.get();
+  H2Rig rig(chain(std::move(holding)));
+  RigRequest r;
+  r.path = "/held";
+  const int32_t held = rig.request(r);
+  rig.run();
+  rig.client_reset(held, NGHTTP2_CANCEL);
+  rig.run();
+  ASSERT_EQ(filter->resumers.size(), 1u);
+  EXPECT_FALSE(filter->resumers[0].alive());
+  filter->resumers[0].proceed();
+  rig.run();
+  EXPECT_EQ(rig.server_streams(), 0u);
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::reset);
+}
+
+TEST(H2Engine, HeldRequestAnsweredLaterByTheFilter) {
+  auto holding = std::make_unique<HoldingFilter>();
+  HoldingFilter* filter = holding.get();
+  H2Rig rig(chain(std::move(holding)));
+  RigRequest r;
+  r.path = "/held";
+  const int32_t held = rig.request(r);
+  rig.run();
+  LocalReply reply;
+  reply.status = 403;
+  reply.body = "no";
+  reply.outcome = "blocked";
+  filter->resumers.at(0).respond(reply);
+  rig.run();
+  EXPECT_EQ(rig.client(held).status, 403);
+  EXPECT_EQ(rig.client(held).body, "no");
+  EXPECT_EQ(rig.server_streams(), 0u);
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].outcome, "blocked");
+}
+
+TEST(H2Engine, ResponseReplacedLocallyCancelsTheUpstreamStream) {
+  H2Rig rig(chain(std::make_unique<HoldingFilter>()));
+  RigPlan teapot = ok(pattern(500000));
+  teapot.status = 418;
+  rig.plan("/teapot", teapot);
+  RigRequest r;
+  r.path = "/teapot";
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.client(id).status, 403);
+  EXPECT_EQ(rig.client(id).body, "blocked");
+  EXPECT_TRUE(rig.server("/teapot")->closed);
+  EXPECT_LT(rig.server_body_sent, 500000u);
+  EXPECT_EQ(rig.engine().open_streams(), 0u);
+}
+
+TEST(H2Engine, ExtendedConnectIsOfferedWhenTheUpstreamOffersItAndTunnels) {
+  H2Rig::Options o;
+  o.server_enables_connect_protocol = true;
+  H2Rig rig({}, o);
+  EXPECT_EQ(nghttp2_session_get_remote_settings(rig.client_session(),
+                                                NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL),
+            1u);
+  RigPlan ws;
+  ws.at_headers = true;
+  ws.echo = true;
+  rig.plan("/chat", ws);
+  RigRequest r;
+  r.method = "CONNECT";
+  r.protocol = "websocket";
+  r.path = "/chat";
+  r.ends = false;
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.server("/chat")->protocol, "websocket");
+  EXPECT_EQ(rig.client(id).status, 200);
+  rig.client_send_more(id, "ping-frame", false);
+  rig.run();
+  EXPECT_EQ(rig.client(id).body, "ping-frame");
+  rig.client_send_more(id, "", true);
+  rig.run();
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::upgrade);
+  EXPECT_EQ(rig.exchanges[0].exchange.method, "CONNECT");
+}
+
+TEST(H2Engine, ExtendedConnectIsNotOfferedWhenTheUpstreamDoesNot) {
+  H2Rig rig;
+  EXPECT_EQ(nghttp2_session_get_remote_settings(rig.client_session(),
+                                                NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL),
+            0u);
+}
+
+TEST(H2Engine, ConnectionEndReportsOpenStreamsIncomplete) {
+  H2Rig rig;
+  RigPlan later;
+  later.manual = true;
+  rig.plan("/open", later);
+  RigRequest r;
+  r.path = "/open";
+  rig.request(r);
+  rig.run();
+  rig.engine().finish();
+  ASSERT_EQ(rig.exchanges.size(), 1u);
+  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::incomplete);
+}
+
+TEST(H2Engine, UpstreamConnectionLossResetsOpenStreams) {
+  H2Rig rig;
+  RigPlan later;
+  later.manual = true;
+  rig.plan("/open", later);
+  RigRequest r;
+  r.path = "/open";
+  const int32_t id = rig.request(r);
+  rig.run();
+  rig.engine().on_upstream_end();
+  rig.run();
+  EXPECT_TRUE(rig.client(id).closed);
+  EXPECT_EQ(rig.client(id).close_code, NGHTTP2_INTERNAL_ERROR);
+  EXPECT_TRUE(rig.client_goaway_seen);
+  EXPECT_TRUE(rig.engine().finished());
+}
+
+class RecordingPort final : public H2Port {
+ public:
+  void send_to_client(std::span<const uint8_t> b) override { to_client += b.size(); }
+  void send_to_upstream(std::span<const uint8_t> b) override { to_upstream += b.size(); }
+  size_t client_backlog() const override { return 0; }
+  size_t upstream_backlog() const override { return 0; }
+  void exchange_done(const Exchange&, std::string_view, std::string_view) override {}
+  size_t to_client = 0;
+  size_t to_upstream = 0;
+};
+
+TEST(H2Engine, NotH2FromTheClientIsRefused) {
+  RecordingPort port;
+  FlowContext flow;
+  H2Engine engine(port, flow, {});
+  EXPECT_GT(port.to_upstream, 0u);  // preface and SETTINGS toward the upstream at once
+  const std::string junk = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  EXPECT_FALSE(engine.on_client_bytes(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(junk.data()), junk.size())));
+  EXPECT_TRUE(engine.finished());
+}
+
+TEST(H2Engine, ProtocolErrorFromTheClientEndsTheConnection) {
+  H2Rig rig;
+  const std::string junk(64, '\xff');  // a frame of an unknown length beyond the maximum
+  rig.engine().on_client_bytes(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()));
+  rig.run();
+  EXPECT_TRUE(rig.client_goaway_seen);
+  EXPECT_TRUE(rig.engine().finished());
+}
+
+}  // namespace
+}  // namespace tlsgate::http::testing

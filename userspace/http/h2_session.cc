@@ -1,0 +1,51 @@
+#include "http/h2_session.h"
+
+#include <new>
+
+namespace tlsgate::http {
+
+H2CallbacksPtr new_h2_callbacks() {
+  nghttp2_session_callbacks* raw = nullptr;
+  if (nghttp2_session_callbacks_new(&raw) != 0) throw std::bad_alloc();
+  return H2CallbacksPtr(raw);
+}
+
+H2OptionPtr new_h2_option() {
+  nghttp2_option* raw = nullptr;
+  if (nghttp2_option_new(&raw) != 0) throw std::bad_alloc();
+  return H2OptionPtr(raw);
+}
+
+void H2HeaderBlock::add(std::string_view name, std::string_view value) {
+  // nghttp2 takes non-const pointers but only reads them.
+  nv_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                 reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                 value.size(), NGHTTP2_NV_FLAG_NONE});
+}
+
+void H2HeaderBlock::add_all(const HeaderList& fields) {
+  for (const auto& f : fields) add(f.name, f.value);
+}
+
+H2HeaderBlock request_block(const RequestHead& head) {
+  H2HeaderBlock block;
+  block.add(":method", head.method);
+  const bool plain_connect = head.method == "CONNECT" && head.protocol.empty();
+  if (!plain_connect) {
+    block.add(":scheme", head.scheme);
+    block.add(":path", head.path);
+  }
+  if (!head.authority.empty()) block.add(":authority", head.authority);
+  if (!head.protocol.empty()) block.add(":protocol", head.protocol);
+  block.add_all(head.headers);
+  return block;
+}
+
+H2HeaderBlock response_block(const std::string& status_text, const HeaderList& fields) {
+  H2HeaderBlock block;
+  block.add(":status", status_text);
+  block.add_all(fields);
+  return block;
+}
+
+}  // namespace tlsgate::http
