@@ -255,9 +255,9 @@ TEST(IcapFailures, ServiceComesBackAfterBackoff) {
   EXPECT_EQ(o.verdict, Verdict::error);
   EXPECT_NE(o.error.find("Connection refused"), std::string::npos) << o.error;
   EXPECT_FALSE(loop.client().states().at(0).up);
-  av.start_icap();
   EXPECT_EQ(scan_respmod(loop, "/a.txt", "x").error, "service down") << "inside the backoff";
-  loop.run_until([] { return false; }, 1100ms);
+  av.start_icap();
+  loop.run_until([] { return false; }, 1100ms);  // past the first backoff (1 s)
   ScanOutcome probe = scan_respmod(loop, "/eicar.com", eicar());
   EXPECT_EQ(probe.verdict, Verdict::infected) << probe.error;
   EXPECT_TRUE(loop.client().states().at(0).up);

@@ -55,13 +55,18 @@ std::string render(const std::vector<MetricFamily>& families) {
   std::string out;
   for (const auto& f : families) {
     if (!valid_name(f.name, true)) throw std::invalid_argument("bad metric name " + f.name);
-    if (f.type != "counter" && f.type != "gauge") {
+    if (f.type != "counter" && f.type != "gauge" && f.type != "histogram") {
       throw std::invalid_argument("bad metric type " + f.type);
     }
     out += "# HELP " + f.name + " " + escaped(f.help, false) + "\n";
     out += "# TYPE " + f.name + " " + f.type + "\n";
     for (const auto& s : f.samples) {
-      out += f.name;
+      if (!s.suffix.empty() &&
+          (f.type != "histogram" ||
+           (s.suffix != "_bucket" && s.suffix != "_sum" && s.suffix != "_count"))) {
+        throw std::invalid_argument("bad sample suffix " + s.suffix);
+      }
+      out += f.name + s.suffix;
       if (!s.labels.empty()) {
         out += "{";
         for (size_t i = 0; i < s.labels.size(); ++i) {

@@ -11,12 +11,13 @@ namespace tlsgate::metrics {
 struct Sample {
   std::vector<std::pair<std::string, std::string>> labels;
   double value = 0;
+  std::string suffix = {};  // histograms: "_bucket" (with an "le" label), "_sum", "_count"
 };
 
 struct MetricFamily {
   std::string name;  // [a-zA-Z_:][a-zA-Z0-9_:]*; counters end in _total
   std::string help;
-  std::string type;  // "counter" | "gauge"
+  std::string type;  // "counter" | "gauge" | "histogram"
   std::vector<Sample> samples;
 };
 

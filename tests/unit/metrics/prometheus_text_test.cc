@@ -41,10 +41,26 @@ TEST(PrometheusText, EscapesAndNumbers) {
 
 TEST(PrometheusText, RefusesInvalidNames) {
   EXPECT_THROW(render({{"1bad", "", "counter", {}}}), std::invalid_argument);
-  EXPECT_THROW(render({{"ok", "", "histogram", {}}}), std::invalid_argument);
+  EXPECT_THROW(render({{"ok", "", "summary", {}}}), std::invalid_argument);
   EXPECT_THROW(render({{"ok", "", "gauge", {{{{"bad-label", "v"}}, 1}}}}), std::invalid_argument);
   EXPECT_THROW(render({{"ok", "", "gauge", {{{{"a:b", "v"}}, 1}}}}), std::invalid_argument);
   EXPECT_NO_THROW(render({{"ns:ok_1", "", "gauge", {{{{"_l1", "v"}}, 1}}}}));
+}
+
+TEST(PrometheusText, HistogramSamplesCarryTheirSuffix) {
+  std::string text = render({{"lat_seconds",
+                              "Latency.",
+                              "histogram",
+                              {{{{"le", "0.1"}}, 2, "_bucket"},
+                               {{{"le", "+Inf"}}, 3, "_bucket"},
+                               {{}, 0.5, "_sum"},
+                               {{}, 3, "_count"}}}});
+  EXPECT_NE(text.find("# TYPE lat_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("lat_seconds_bucket{le=\"0.1\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lat_seconds_sum 0.5\n"), std::string::npos);
+  EXPECT_NE(text.find("lat_seconds_count 3\n"), std::string::npos);
+  EXPECT_THROW(render({{"c_total", "", "counter", {{{}, 1, "_bucket"}}}}), std::invalid_argument);
+  EXPECT_THROW(render({{"h", "", "histogram", {{{}, 1, "_max"}}}}), std::invalid_argument);
 }
 
 }  // namespace
