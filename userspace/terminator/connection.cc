@@ -246,6 +246,16 @@ void Connection::drive_client_handshake() {
   close_when_flushed("client_handshake_failed: " + last_openssl_error());
 }
 
+// The client's last handshake flight may get no answer from us (TLS 1.3
+// without a ticket to send, a resumed TLS 1.2 handshake): its ACK would wait
+// for the delayed-ACK timer (~40 ms), and a client with Nagle's algorithm on
+// holds its first request until then. Acknowledge what was read, now, before
+// processing it (a pure ACK when our answer would have carried it: cheap).
+void Connection::acknowledge_client_now() {
+  int one = 1;
+  setsockopt(client_fd_.get(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 // ---------------------------------------------------------------- data phases
 
 void Connection::relay_tls(Side from) {
@@ -375,6 +385,7 @@ void Connection::on_recv(Side s, int result, std::span<const uint8_t> bytes) {
       return;
     }
     case State::client_handshake: {
+      acknowledge_client_now();  // before the work its handshake step costs
       LentCiphertext lent(client_ssl_.get(), bytes);
       drive_client_handshake();
       return;

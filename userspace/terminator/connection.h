@@ -159,6 +159,7 @@ class Connection {
   // client
   void start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn);
   void drive_client_handshake();
+  void acknowledge_client_now();
   // the CA that signs this flow's identity, and the client's verdict on it
   // (connection_signer.cc)
   const tls::LeafForger& trusted_forger();
