@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes one target with libFuzzer (clang, ASan+UBSan), starting from and
-# adding to its corpus: ./tests/fuzz/run.sh <client_hello|record_reader|config> [seconds]
+# adding to its corpus: ./tests/fuzz/run.sh <client_hello|record_reader|config|http1> [seconds]
 # Crashes are written to tests/fuzz/crashes/; add them to the corpus once fixed
 # so that ctest replays them forever.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${1:?usage: run.sh <client_hello|record_reader|config> [seconds]}
+target=${1:?usage: run.sh <client_hello|record_reader|config|http1> [seconds]}
 seconds=${2:-60}
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -81,6 +81,9 @@ class Upstream:
       gnutls       gnutls-serv (ciphers Debian's OpenSSL cannot serve) on
                    port GNUTLS_PORT_BASE+index, through the same relay
       stall        lab_tcp_server.py accepts and reads, never answers
+      http_peer    lab_http_peer.py: HTTP/1.1 that echoes each request as its
+                   response body, WebSocket echo on /ws, byte echo for
+                   anything that is not HTTP
       refused      the address exists, nothing listens (TCP reset)
       blackhole    the address is routed to the server but not assigned there
       crl          nginx, plain HTTP on <address>:80, serving the lab CRL
@@ -96,7 +99,7 @@ class Upstream:
 
     @property
     def has_leaf(self) -> bool:
-        return self.kind in ("nginx", "relay_nginx", "gnutls")
+        return self.kind in ("nginx", "relay_nginx", "gnutls", "http_peer")
 
     @property
     def nginx_tls(self) -> bool:
@@ -121,6 +124,7 @@ class Site:
     expectation: str = "inspect"
     case: str | None = None  # battery case id ("2", "9a", ...), None: core lab
     error_class: str | None = None  # expected class of the tls event, if any
+    optional: bool = False  # brought up only by the tests that name it
 
     @property
     def slug(self) -> str:
@@ -286,7 +290,13 @@ BATTERY_SITES: tuple[Site, ...] = (
     _b("non_tls", "cx-non-tls.lab.test", "plain HTTP on 443: closed"),
 )
 
-SITES: tuple[Site, ...] = CORE_SITES + BATTERY_SITES
+# The HTTP layer's tests (test_http_layer.py) add these to the core lab.
+HTTP_LAYER_SITES: tuple[Site, ...] = (
+    Site("peer.lab.test", upstream=Upstream(kind="http_peer", http2=False),
+         expectation="inspect: a scripted HTTP/1.1, WebSocket and echo server", optional=True),
+)
+
+SITES: tuple[Site, ...] = CORE_SITES + BATTERY_SITES + HTTP_LAYER_SITES
 
 
 def site(name: str) -> Site:
@@ -297,8 +307,9 @@ def site(name: str) -> Site:
 
 
 def core_sites() -> tuple[Site, ...]:
-    """The rows a Lab brings up by default: every row that is not a battery case."""
-    return tuple(s for s in SITES if s.case is None)
+    """The rows a Lab brings up by default: every row that is not a battery
+    case nor optional."""
+    return tuple(s for s in SITES if s.case is None and not s.optional)
 
 
 def with_dependencies(sites) -> tuple[Site, ...]:

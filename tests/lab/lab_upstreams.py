@@ -21,6 +21,7 @@ from lab_netns import Topology, end_pids, pid_alive
 from lab_pki import LabPki
 
 TCP_SERVER = str(pathlib.Path(__file__).with_name("lab_tcp_server.py"))
+HTTP_PEER = str(pathlib.Path(__file__).with_name("lab_http_peer.py"))
 
 
 class SpecialUpstreams:
@@ -65,7 +66,9 @@ class SpecialUpstreams:
                 self._tcp_server(s, "relay", f"127.0.0.1:{plan.local_port(s.name)}")
             elif kind == "stall":
                 self._tcp_server(s, "stall")
-            if kind in ("relay_nginx", "gnutls", "stall"):
+            elif kind == "http_peer":
+                self._http_peer(s)
+            if kind in ("relay_nginx", "gnutls", "stall", "http_peer"):
                 want |= {f"{plan.site_v4(s.name)}:443", f"[{plan.site_v6(s.name)}]:443"}
         self._wait_listening(want)
 
@@ -83,6 +86,13 @@ class SpecialUpstreams:
         if to:
             argv += ["--to", to]
         self._spawn(f"{mode}-{s.name}", argv, self.dir / f"tcp-{s.slug}.out")
+
+    def _http_peer(self, s: plan.Site) -> None:
+        argv = [sys.executable, HTTP_PEER, "--cert", str(self.pki.served_chain(s)),
+                "--key", str(self.pki.leaf_key(s)), "--record", str(self.record_file(s.name)),
+                "--listen", f"{plan.site_v4(s.name)}:443",
+                "--listen", f"[{plan.site_v6(s.name)}]:443"]
+        self._spawn(f"http-peer-{s.name}", argv, self.dir / f"http-peer-{s.slug}.out")
 
     def _gnutls(self, s: plan.Site) -> None:
         argv = ["gnutls-serv", "--http", "--nodb", "--noticket", "--disable-client-cert",

@@ -63,8 +63,8 @@ void check_top_level(const toml::table& root, const std::string& source) {
 
 void read_gateway(const SectionReader& g, GatewayConfig& config) {
   g.reject_unknown_keys({"lan_interfaces", "intercept_ports", "listen_port", "workers", "fail_mode",
-                         "non_tls", "quic", "steer_mark", "route_table", "max_client_hello",
-                         "handshake_timeout", "connect_timeout", "idle_timeout",
+                         "non_tls", "non_http", "quic", "steer_mark", "route_table",
+                         "max_client_hello", "handshake_timeout", "connect_timeout", "idle_timeout",
                          "max_connections_per_client"});
 
   auto interfaces = g.strings("lan_interfaces");
@@ -115,6 +115,9 @@ void read_gateway(const SectionReader& g, GatewayConfig& config) {
   }
   if (auto v = g.choice("non_tls", {"pass", "block"})) {
     config.non_tls = *v == "pass" ? NonTlsMode::pass : NonTlsMode::block;
+  }
+  if (auto v = g.choice("non_http", {"relay", "block"})) {
+    config.non_http = *v == "relay" ? NonHttpMode::relay : NonHttpMode::block;
   }
   if (auto v = g.choice("quic", {"block", "allow"})) {
     config.quic = *v == "block" ? QuicMode::block : QuicMode::allow;

@@ -16,6 +16,8 @@ namespace tlsgate::config {
 
 enum class FailMode { open, closed };
 enum class NonTlsMode { pass, block };
+// Inspected flows that are not HTTP after the handshake.
+enum class NonHttpMode { relay, block };
 // UDP to an intercept port (QUIC) from clients subject to inspection:
 // refused with ICMP port unreachable (browsers fall back to TCP at once), or
 // let through uninspected.
@@ -69,6 +71,7 @@ struct GatewayConfig {
   unsigned workers = 0;                        // 0: one per online CPU
   FailMode fail_mode = FailMode::open;
   NonTlsMode non_tls = NonTlsMode::block;
+  NonHttpMode non_http = NonHttpMode::relay;
   QuicMode quic = QuicMode::block;
   uint32_t steer_mark = 0x746c;   // "tl"; skb->mark of steered packets
   uint32_t route_table = 0x746c;  // policy-routing table with the local route

@@ -23,6 +23,7 @@ std::vector<std::string> settings_needing_restart(const GatewayConfig& a, const 
   check(a.workers != b.workers, "gateway.workers");
   check(a.fail_mode != b.fail_mode, "gateway.fail_mode");
   check(a.non_tls != b.non_tls, "gateway.non_tls");
+  check(a.non_http != b.non_http, "gateway.non_http");
   check(a.quic != b.quic, "gateway.quic");
   check(a.steer_mark != b.steer_mark, "gateway.steer_mark");
   check(a.route_table != b.route_table, "gateway.route_table");

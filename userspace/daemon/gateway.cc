@@ -34,6 +34,7 @@ terminator::TerminatorSettings terminator_settings(const config::GatewayConfig& 
   s.workers = c.workers != 0 ? c.workers : std::max(1u, std::thread::hardware_concurrency());
   s.max_client_hello = c.max_client_hello;
   s.non_tls = c.non_tls;
+  s.non_http = c.non_http;
   s.handshake_timeout = c.handshake_timeout;
   s.connect_timeout = c.connect_timeout;
   s.idle_timeout = c.idle_timeout;
@@ -120,6 +121,8 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   context_->exception_tokens = exception_tokens_.get();
   context_->exceptions = exceptions_.get();
   context_->advisor = advisor_.get();
+  request_filters_ = std::make_unique<terminator::RequestFilters>();
+  context_->request_filters = request_filters_.get();
   offload_ = std::make_unique<KernelOffload>(*context_, config_);
 
   // Listeners first: the moment the TC program is attached, SYNs find them.

@@ -91,6 +91,7 @@ class Gateway {
   std::unique_ptr<pages::ExceptionToken> exception_tokens_;
   std::unique_ptr<pages::ExceptionStore> exceptions_;
   std::unique_ptr<suggest::BypassAdvisor> advisor_;
+  std::unique_ptr<terminator::RequestFilters> request_filters_;  // of inspected flows
   std::unique_ptr<terminator::TerminatorContext> context_;
   std::unique_ptr<KernelOffload> offload_;  // prober, kernel adapters, NFQUEUE classifier
   std::unique_ptr<terminator::Terminator> terminator_;

@@ -1,6 +1,7 @@
 #include "http/exchange.h"
 
-#include "http/http1_observer.h"
+#include <stdexcept>
+
 #include "http/http2_observer.h"
 
 namespace tlsgate::http {
@@ -36,8 +37,8 @@ const char* to_string(ObserverStop s) {
 }
 
 std::unique_ptr<ProtocolObserver> make_observer(std::string_view alpn, ExchangeSink sink) {
-  if (alpn == "h2") return std::make_unique<Http2Observer>(std::move(sink));
-  return std::make_unique<Http1Observer>(std::move(sink), alpn.empty());
+  if (alpn != "h2") throw std::invalid_argument("only h2 is observed passively");
+  return std::make_unique<Http2Observer>(std::move(sink));
 }
 
 bool capture(std::string& to, std::string_view from, size_t cap) {

@@ -13,6 +13,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tlsgate::http {
 
@@ -44,6 +46,12 @@ struct Exchange {
   uint64_t response_bytes = 0;
   uint32_t stream_id = 0;  // h2 only
   ExchangeEnd end = ExchangeEnd::complete;
+  // What the gateway did, when it did more than relay ("bad_request",
+  // "misdirected", "blocked", ...): the event's outcome instead of `end`.
+  std::string outcome;
+  std::string detail;  // by what: "rule:<name>", "list:<name>", ...
+  // Fields filters added (FilterExchange::note).
+  std::vector<std::pair<std::string, std::string>> notes;
 };
 
 using ExchangeSink = std::function<void(const Exchange&)>;
@@ -76,8 +84,8 @@ class ProtocolObserver {
   ObserverStop stop_ = ObserverStop::observing;
 };
 
-// The observer for the ALPN both sides negotiated: "h2", else HTTP/1 ("" is
-// sniffed: a flow whose first bytes are not an HTTP/1 request is not_http).
+// The passive observer of h2 (HTTP/1.1 is read by the h1 engine,
+// h1_engine.h); any other ALPN is an invalid_argument.
 std::unique_ptr<ProtocolObserver> make_observer(std::string_view alpn, ExchangeSink sink);
 
 // Copies `from` into `to`, cut at `cap` bytes; true when it was cut.

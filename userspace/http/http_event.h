@@ -20,7 +20,9 @@ struct HttpEvent {
 };
 
 // Fields: client, server, sni, protocol, method, host, path (path_truncated
-// when cut), status, request_bytes, response_bytes, stream (h2), outcome.
+// when cut), status, request_bytes, response_bytes, stream (h2), outcome
+// (the end of the exchange, or what the gateway did: bad_request,
+// misdirected, ...), detail (by what), and the notes filters added.
 nlohmann::json to_json(const HttpEvent& e);
 
 }  // namespace tlsgate::http

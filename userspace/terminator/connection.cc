@@ -229,7 +229,7 @@ void Connection::drive_client_handshake() {
       return;
     }
     state_ = State::relaying;
-    start_http_observer();  // connection_http.cc
+    start_http_layer();  // connection_http.cc
     for (auto& st : sides_) st.send_timeout = to_timespec(ctx_.settings.idle_timeout);
     // Application data may have arrived with the client's Finished.
     relay_tls(Side::client);
@@ -265,15 +265,19 @@ void Connection::relay_tls(Side from) {
   uint64_t& counted = from == Side::client ? bytes_from_client_ : bytes_from_server_;
   bool ended = false;
   ERR_clear_error();
-  while (true) {
+  while (!http_paused(from)) {
     int n = SSL_read(in, buf, sizeof buf);
     if (n > 0) {
+      counted += static_cast<uint64_t>(n);
+      if (http_ && !http_->relaying_raw()) {  // the HTTP layer sends what goes on
+        pass_to_http(from, std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+        if (state_ != State::relaying) return;
+        continue;
+      }
       if (SSL_write(out, buf, n) != n) {
         close_when_flushed("relay_write_failed: " + last_openssl_error());
         return;
       }
-      counted += static_cast<uint64_t>(n);
-      observe_http(from, std::span<const uint8_t>(buf, static_cast<size_t>(n)));
       continue;
     }
     int err = SSL_get_error(in, n);
@@ -289,9 +293,11 @@ void Connection::relay_tls(Side from) {
     return;
   }
   flush_tls(other(from));
-  flush_tls(from);  // KeyUpdate replies and alerts
+  flush_tls(from);                // KeyUpdate replies and alerts
+  if (http_paused(from)) return;  // the rest is read when the HTTP layer resumes this side
   if (ended || side(from).eof) {
     end_http_stream(from);
+    if (state_ != State::relaying) return;
     if (from == Side::client) note_client_end_after_handshake(false);
     SSL_shutdown(out);
     flush_tls(other(from));
@@ -429,9 +435,10 @@ void Connection::on_send(Side s, int result) {
   // Resume the reader that was paused for this side's backlog.
   Side source = other(s);
   if (st.out.pending() < kLowWater && !side(source).eof &&
-      (state_ == State::relaying || state_ == State::splicing)) {
+      (state_ == State::relaying || state_ == State::splicing) && !http_paused(source)) {
     arm_recv(source);
   }
+  if (st.out.pending() < kLowWater && state_ == State::relaying) http_drained(s);
   if (state_ == State::splicing) maybe_half_close(source);
 }
 

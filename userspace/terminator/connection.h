@@ -30,12 +30,13 @@
 #include "common/ip_address.h"
 #include "common/unique_fd.h"
 #include "fingerprint/security_delta.h"
-#include "http/exchange.h"
+#include "http/http_layer.h"
 #include "pages/page_responder.h"
 #include "policy/rule.h"
 #include "terminator/bypass_probe.h"
 #include "terminator/client_hello_reader.h"
 #include "terminator/client_rejection.h"
+#include "terminator/connection_http_port.h"
 #include "terminator/flow_snapshot.h"
 #include "terminator/kernel_splice_watch.h"
 #include "terminator/outbound_queue.h"
@@ -195,10 +196,14 @@ class Connection {
   void teardown();
   void emit_flow_event();
   bool idle_expired() const;
-  // `http` events of the relayed plaintext (connection_http.cc)
-  void start_http_observer();
-  void observe_http(Side from, std::span<const uint8_t> plaintext);
+  // the HTTP layer of an inspected flow (connection_http.cc)
+  friend class ConnectionHttpPort;
+  void start_http_layer();
+  void pass_to_http(Side from, std::span<const uint8_t> plaintext);
   void end_http_stream(Side from);
+  void http_drained(Side to);
+  bool http_paused(Side from) const;
+  void resume_http_reading(Side from);
   void finish_http();
 
   SideState& side(Side s) { return sides_[static_cast<int>(s)]; }
@@ -243,7 +248,10 @@ class Connection {
   std::string retest_;         // the automatic bypass this inspected flow re-tests
   bool client_rejected_ = false;
   std::optional<std::chrono::steady_clock::time_point> client_handshake_done_;
-  std::unique_ptr<http::ProtocolObserver> http_;  // while relaying, until it stops
+  // While relaying an inspected flow: the HTTP layer and its view of this
+  // connection (the port outlives the layer).
+  std::unique_ptr<ConnectionHttpPort> http_port_;
+  std::unique_ptr<http::HttpLayer> http_;
 
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_activity_;

@@ -88,6 +88,8 @@ std::map<std::string, uint64_t> Terminator::counters() const {
     add("auto_bypass_retests", c.auto_bypass_retests);
     add("http_events", c.http_events);
     add("http_unparsed", c.http_unparsed);
+    add("http_bad_requests", c.http_bad_requests);
+    add("non_http_refused", c.non_http_refused);
     add("client_limit_refusals", c.client_limit_refusals);
   }
   return out;

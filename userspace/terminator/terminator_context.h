@@ -21,6 +21,7 @@
 #include "suggest/bypass_advisor.h"
 #include "terminator/client_connection_limit.h"
 #include "terminator/kernel_offload.h"
+#include "terminator/request_filters.h"
 #include "tls/openssl_handles.h"
 #include "validation/revocation_checker.h"
 
@@ -33,6 +34,7 @@ struct TerminatorSettings {
   unsigned workers = 1;
   size_t max_client_hello = 16384;
   config::NonTlsMode non_tls = config::NonTlsMode::block;
+  config::NonHttpMode non_http = config::NonHttpMode::relay;
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{300000};
@@ -62,6 +64,8 @@ struct TerminatorCounters {
   std::atomic<uint64_t> auto_bypass_retests{0};    // flows inspected to re-test one
   std::atomic<uint64_t> http_events{0};            // `http` events emitted
   std::atomic<uint64_t> http_unparsed{0};          // inspected flows whose HTTP we gave up on
+  std::atomic<uint64_t> http_bad_requests{0};      // malformed HTTP/1 messages answered 400
+  std::atomic<uint64_t> non_http_refused{0};       // inspected flows refused as not HTTP
   std::atomic<uint64_t> client_limit_refusals{0};  // accepts past max_connections_per_client
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
@@ -100,6 +104,9 @@ struct TerminatorContext {
   // Client rejects and validation failures become bypass suggestions, and
   // with auto_bypass scoped bypasses (suggest/bypass_advisor.h). Null: none.
   suggest::BypassAdvisor* advisor = nullptr;
+  // The per-request filters of inspected flows (request_filters.cc). Null:
+  // requests are relayed unchecked.
+  const RequestFilters* request_filters = nullptr;
 };
 
 }  // namespace tlsgate::terminator

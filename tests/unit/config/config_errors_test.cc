@@ -82,6 +82,8 @@ TEST(ConfigErrors, OutOfRangeValues) {
   expect_error(kHead + "fail_mode = \"half-open\"\n", 3,
                "'fail_mode' in [gateway] must be one of \"open\", \"closed\"");
   expect_error(kHead + "non_tls = \"drop\"\n", 3, "non_tls");
+  expect_error(kHead + "non_http = \"pass\"\n", 3,
+               "'non_http' in [gateway] must be one of \"relay\", \"block\"");
   expect_error(kHead + "[policy]\ndefault_action = \"allow\"\n", 4, "default_action");
 }
 

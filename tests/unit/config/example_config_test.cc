@@ -20,6 +20,7 @@ TEST(ExampleConfig, LoadsWithDocumentedValues) {
   EXPECT_EQ(c.workers, 0u);
   EXPECT_EQ(c.fail_mode, FailMode::open);
   EXPECT_EQ(c.non_tls, NonTlsMode::block);
+  EXPECT_EQ(c.non_http, NonHttpMode::relay);
   EXPECT_EQ(c.steer_mark, 0x746cu);
   EXPECT_EQ(c.route_table, 29804u);
   EXPECT_EQ(c.max_client_hello, 16384u);
@@ -66,6 +67,7 @@ TEST(ConfigDefaults, OnlyLanInterfacesIsRequired) {
   EXPECT_EQ(c.listen_port, defaults.listen_port);
   EXPECT_EQ(c.fail_mode, FailMode::open);
   EXPECT_EQ(c.non_tls, NonTlsMode::block);
+  EXPECT_EQ(c.non_http, NonHttpMode::relay);
   EXPECT_EQ(c.steer_mark, defaults.steer_mark);
   EXPECT_EQ(c.route_table, defaults.route_table);
   EXPECT_EQ(c.max_client_hello, defaults.max_client_hello);
@@ -110,6 +112,7 @@ listen_port = 20000
 workers = 3
 fail_mode = "closed"
 non_tls = "pass"
+non_http = "block"
 steer_mark = 0x10
 route_table = 100
 max_client_hello = 512
@@ -134,6 +137,7 @@ port = [8443, 443]
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.fail_mode, FailMode::closed);
   EXPECT_EQ(c.non_tls, NonTlsMode::pass);
+  EXPECT_EQ(c.non_http, NonHttpMode::block);
   EXPECT_EQ(c.steer_mark, 0x10u);
   EXPECT_EQ(c.route_table, 100u);
   EXPECT_EQ(c.max_client_hello, 512u);

@@ -1,0 +1,25 @@
+// What happens to a request on an inspected flow: the filters below, in this
+// order, each able to let it go on, answer it locally or hold it (the chain
+// runner is http/exchange_run.h). To add a check, add its factory here.
+#include "terminator/request_filters.h"
+
+#include "http/authority_filter.h"
+
+namespace tlsgate::terminator {
+
+RequestFilters::RequestFilters() {
+  // 1. Host / :authority names the flow's SNI (or upstream certificate), else 421.
+  factories_.push_back(std::make_unique<http::AuthorityFilterFactory>());
+  // 2. URL rules, 3. threat lists, 4. ICAP: added by their owners, in this order.
+}
+
+http::FilterChain RequestFilters::make_chain(const http::FlowContext& flow) const {
+  http::FilterChain chain;
+  chain.reserve(factories_.size());
+  for (const auto& factory : factories_) {
+    if (auto filter = factory->make(flow)) chain.push_back(std::move(filter));
+  }
+  return chain;
+}
+
+}  // namespace tlsgate::terminator

@@ -1,0 +1,24 @@
+// The per-request checks of inspected flows, as one ordered list of filter
+// factories (DESIGN.md §4a, http/filter.h). Built once, shared by the
+// workers; each inspected flow gets its own chain from it.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "http/exchange_run.h"
+#include "http/filter.h"
+
+namespace tlsgate::terminator {
+
+class RequestFilters {
+ public:
+  RequestFilters();
+  // The flow's filters in chain order (a factory may skip the flow).
+  http::FilterChain make_chain(const http::FlowContext& flow) const;
+
+ private:
+  std::vector<std::unique_ptr<http::HttpFilterFactory>> factories_;
+};
+
+}  // namespace tlsgate::terminator
