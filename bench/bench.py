@@ -2,7 +2,8 @@
 """tlsgate benchmarks (DESIGN.md §9): bypass against plain forwarding,
 inspection against direct, SSLsplit and mitmproxy, memory per idle
 inspected connection, the BPF classifier's cost per packet. Writes
-bench/RESULTS.md. Run through bench/run.sh (root, Release build)."""
+bench/RESULTS.md (--quick: bench/RESULTS-quick.md). Run through bench/run.sh
+(root, Release build)."""
 
 from __future__ import annotations
 
@@ -266,7 +267,7 @@ def run(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build", type=pathlib.Path, required=True)
     p.add_argument("--quick", action="store_true", help="fewer repetitions, shorter figures")
@@ -275,10 +276,13 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=float)
     p.add_argument("--blocks", nargs="+", default=list(BLOCKS), choices=BLOCKS)
     p.add_argument("--no-memory", dest="memory", action="store_false")
-    p.add_argument("--out", type=pathlib.Path, default=HERE / "RESULTS.md")
-    p.add_argument("--command", default="sudo ./bench/run.sh")
+    p.add_argument("--out", type=pathlib.Path,
+                   help="default: bench/RESULTS.md for a full run, bench/RESULTS-quick.md "
+                        "for --quick (a quick run never replaces the committed full results)")
+    p.add_argument("--command", default="./bench/run.sh")
     args = p.parse_args(argv)
     quick = args.quick
+    args.out = args.out or HERE / ("RESULTS-quick.md" if quick else "RESULTS.md")
     # quick: ~4 min, full: ~20 min on the 2-core machine (bench/README.md).
     args.reps = args.reps or (3 if quick else 5)
     args.duration = args.duration or (0.8 if quick else 3.0)
@@ -288,6 +292,11 @@ def main(argv=None) -> int:
     # Names with a leaf of their own: a cache-miss figure uses each once (the
     # direct reference makes up to ~2000 connections/s).
     args.cache_names = 3000 if quick else 8000
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     if os.geteuid() != 0:
         print("bench: must run as root (network namespaces, BPF)", file=sys.stderr)
         return 77

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kernel ClientHello classifier's cost per ClientHello (bench/bpf_classifier.cc).
-# Usage: sudo bench/bpf_classifier.sh [build-dir]   (default: build; a
+# Usage (as root): bench/bpf_classifier.sh [build-dir]   (default: build; a
 # non-sanitized Release build gives the userspace column its real value)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tlsgate end to end, on one machine: sudo ./scripts/demo.sh
+# tlsgate end to end, on one machine, as root: ./scripts/demo.sh
 #
 # Installs the dependencies, builds tlsgated and tlsgatectl (release, build/),
 # brings up the lab (client / router / server network namespaces, nginx with
@@ -30,7 +30,7 @@ outcome() {  # outcome <ok|fail> <text>
 }
 
 if [[ $EUID -ne 0 ]]; then
-  echo "demo: needs root (network namespaces, BPF): sudo $0" >&2
+  echo "demo: run as root (network namespaces, BPF): $0" >&2
   exit 1
 fi
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "test.sh: run as root (sudo ./scripts/test.sh): kernel and lab tests need it" >&2
+  echo "test.sh: run as root: kernel and lab tests need it" >&2
   exit 1
 fi
 

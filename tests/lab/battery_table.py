@@ -24,7 +24,7 @@ import battery_results  # noqa: E402
 HEADER = """\
 # Security battery: lab results
 
-Every case of /work/shared/SECURITY-BATTERY.md as an end-to-end test in the
+Every case of ../shared/SECURITY-BATTERY.md as an end-to-end test in the
 lab (`tests/lab/test_battery_*.py`, ctest label `battery`): one address and
 one upstream server per case, a real tlsgated in the router namespace, curl /
 `openssl s_client` / raw sockets from the client namespace. Each case asserts

@@ -236,5 +236,65 @@ class VagrantTest(TempDirTest):
         self.assertEqual(proc.returncode, 0, proc.stderr)
 
 
+def shell_code(path: pathlib.Path) -> str:
+    """A shell script without its comments (messages and code stay)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        stripped = line.lstrip()
+        if not stripped.startswith("#"):
+            lines.append(line)
+    return "\n".join(lines)
+
+
+class NewcomerTest(unittest.TestCase):
+    """What someone meets first on a minimal Debian 12, working as root."""
+
+    def readme_commands(self) -> list[str]:
+        text = (SOURCE / "README.md").read_text()
+        block = re.search(r"```sh\n(.*?)```", text, re.S)
+        self.assertIsNotNone(block, "README.md has no first sh block")
+        return [line.split("#")[0].strip() for line in block.group(1).splitlines()
+                if line.split("#")[0].strip()]
+
+    def test_readme_commands_work_without_sudo(self):
+        commands = self.readme_commands()
+        self.assertGreaterEqual(len(commands), 2)
+        for command in commands:
+            with self.subTest(command=command):
+                self.assertNotRegex(command, r"\bsudo\b")
+                script = SOURCE / command.split()[0]
+                self.assertTrue(os.access(script, os.X_OK), f"{script} is not executable")
+        # A minimal Debian 12 has no sudo: no script the commands reach may call it.
+        scripts = [*(SOURCE / "scripts").glob("*.sh"), *(SOURCE / "bench").glob("*.sh")]
+        self.assertTrue(scripts)
+        for script in scripts:
+            with self.subTest(script=script.name):
+                self.assertNotRegex(shell_code(script), r"\bsudo\b")
+
+    def test_quick_bench_keeps_the_full_results(self):
+        import sys
+        sys.path.insert(0, str(SOURCE / "bench"))
+        sys.path.insert(0, str(SOURCE / "tests" / "lab"))
+        try:
+            import bench
+        finally:
+            del sys.path[:2]
+        full = bench.parse_args(["--build", "b"]).out
+        quick = bench.parse_args(["--build", "b", "--quick"]).out
+        self.assertEqual(full, SOURCE / "bench" / "RESULTS.md")
+        self.assertEqual(quick, SOURCE / "bench" / "RESULTS-quick.md")
+        chosen = bench.parse_args(["--build", "b", "--quick", "--out", "x.md"]).out
+        self.assertEqual(chosen, pathlib.Path("x.md"))
+
+    def test_battery_named_by_relative_path(self):
+        absolute = re.compile(r"(?<![.\w])/[\w./-]*SECURITY-BATTERY\.md")
+        for path in [SOURCE / "tests" / "lab" / "BATTERY.md", *(SOURCE / "tests" / "lab").glob("*.py"),
+                     SOURCE / "tests" / "lab" / "README.md", SOURCE / "README.md"]:
+            with self.subTest(path=path.name):
+                self.assertIsNone(absolute.search(path.read_text()))
+        self.assertIn("../shared/SECURITY-BATTERY.md",
+                      (SOURCE / "tests" / "lab" / "BATTERY.md").read_text())
+
+
 if __name__ == "__main__":
     unittest.main()
