@@ -50,6 +50,7 @@ _S = "test_battery_robustness.BatterySniTest"
 _B = "test_battery_robustness.BatteryRobustnessTest"
 _K = "test_battery_robustness.BatteryCaKeyTest"
 _D = "test_battery_upstreams.BatteryUpstreamsTest"
+_O = "test_battery_own_ca.BatteryOwnCaTest"
 
 CASES: tuple[Case, ...] = (
     Case("0", "the battery's upstreams really are defective",
@@ -111,6 +112,10 @@ CASES: tuple[Case, ...] = (
          "curl/s_client to c12-crl-good", PASS, f"{_R}.test_12_revocation_soft_fail"),
     Case("12e", "stapled OCSP 'good' (control)", "curl/s_client to c12-ocsp-good", PASS,
          f"{_C}.test_12_stapled_ocsp"),
+    _blocked("12f", "OCSP must-staple leaf (TLS Feature status_request), no staple sent",
+             "c12-must-staple", "revocation_unknown", f"{_C}.test_12_must_staple"),
+    Case("12g", "OCSP must-staple leaf with a 'good' staple (control)",
+         "curl/s_client to c12-must-staple-good", PASS, f"{_C}.test_12_must_staple"),
     _blocked("13", "CN only, no SAN (no CN fallback)", "c13-cn-only", "hostname_mismatch",
              f"{_C}.test_13_cn_only"),
     _blocked("14a", "*.lab.test presented for a.c14-wildcard.lab.test", "a.c14-wildcard",
@@ -263,6 +268,18 @@ CASES: tuple[Case, ...] = (
          "connection to c38-restart (expired), then c01-valid",
          "first connection blocked as expired; valid site inspected",
          f"{_B}.test_38_first_connection_after_restart"),
+    Case("own-ca", "chain ending at the gateway's own CA, which is also in the upstream trust "
+         "store", "the lab's gateway CA installed as the gateway's CA and added to its "
+         "trust_store; curl --http1.1, curl --http2, s_client to c39-own-ca (leaf issued by "
+         "that CA)", BLOCK_PAGE.format(cls="untrusted_root") + "; the tls event's detail names "
+         "the gateway's own CA", f"{_O}.test_own_ca_never_accepted_upstream"),
+    Case("own-ca-control", "valid site with the gateway root in the trust store (control)",
+         "curl/s_client to c01-valid", PASS, f"{_O}.test_own_ca_never_accepted_upstream"),
+    Case("own-ca-cross", "chain through a cross-certificate of the gateway root issued by a "
+         "trusted root", "gateway restarted with only the lab roots trusted; curl/s_client to "
+         "c39-own-ca-cross (a leaf issued by the gateway root, then the lab root's "
+         "cross-certificate of the gateway root, which the gateway never saw)", BLOCK_PAGE.format(cls="untrusted_root") + " (matched by public "
+         "key)", f"{_O}.test_own_ca_never_accepted_upstream"),
     Case("non_tls", "plain HTTP on port 443", "GET / as cleartext to cx-non-tls:443",
          "connection closed without an answer, flow event reason non_tls, 0 upstream "
          "requests", f"{_B}.test_non_tls_on_443"),

@@ -73,6 +73,12 @@ ISSUERS = {
     "other": ("other_root", "ec", "sha256", "Other Untrusted Intermediate CA"),
     # A server certificate (CA:FALSE) used as if it were an intermediate.
     "non_ca": ("intermediate", "ec", "sha256", "not-a-ca.lab.test"),
+    # Installed as the gateway's own CA (its first CA's layout) by the tests
+    # that check the gateway never accepts itself upstream; "tlsgate" CNs, as
+    # the gateway's own. "gateway_cross" is its root's key certified by the
+    # lab root (a cross-certificate).
+    "gateway_root": (None, "ec", "sha256", "tlsgate Lab Gateway Root CA"),
+    "gateway_ca": ("gateway_root", "ec", "sha256", "tlsgate Lab Gateway Intermediate CA"),
 }
 TRUSTED_ROOTS = ("root", "rsa_root")
 
@@ -227,7 +233,20 @@ class LabPki:
         if p.chain == "reversed_extra":
             self._issuer("other")
             return [root, self.issuer_cert("other"), *reversed(chain)]
+        if p.chain == "cross_to_lab_root":
+            return chain + [self.cross_certificate(_root_of(p.issuer))]
         return chain
+
+    def cross_certificate(self, root: str) -> pathlib.Path:
+        """`root`'s name and key certified by the lab root: a chain through it
+        ends at the lab root, which the gateway trusts."""
+        out = self.dir / f"{root}.cross.pem"
+        if not out.exists():
+            self._issuer("root")
+            subject = f"/O=Lab Test {self.lab_id}/CN={ISSUERS[root][3]}"
+            self._sign(subject=subject, key=self.issuer_key(root), out=out,
+                       extensions="ext_root", days=(-30, 365), issuer="root")
+        return out
 
     def _leaf_extensions(self, p: plan.LeafProfile, names, self_signed: bool,
                          site: plan.Site | None = None) -> str:
@@ -244,6 +263,8 @@ class LabPki:
             lines.append("subjectAltName = " + ",".join(sans))
         if p.policies:
             lines.append(f"certificatePolicies = {p.policies}")
+        if p.must_staple:
+            lines.append("tlsfeature = status_request")
         if p.crl_dp and site is not None:
             host = plan.site_v4("crl.lab.test" if p.crl_dp == "lab" else site.name)
             lines.append(f"crlDistributionPoints = URI:http://{host}{CRL_PATH}")

@@ -8,7 +8,7 @@ rows in SITES.
 
 Rows without a `case` are the core lab (demo, gateway tests); a Lab brings up
 those unless it is given other rows. Rows with a `case` are the security
-battery (/work/shared/SECURITY-BATTERY.md numbering, see battery_cases.py).
+battery (../shared/SECURITY-BATTERY.md numbering, see battery_cases.py).
 """
 
 from __future__ import annotations
@@ -58,11 +58,14 @@ class LeafProfile:
     corrupt_signature: bool = False  # one bit of the signature value flipped
     # What follows the leaf in the served chain: "issuer" (its issuer's chain
     # up to, not including, the root), "leaf_only", "with_root" (issuer chain
-    # and the root), "reversed_extra" (root, an unrelated CA, then the issuer).
+    # and the root), "reversed_extra" (root, an unrelated CA, then the issuer),
+    # "cross_to_lab_root" (issuer chain, then its root cross-certified by the
+    # lab root).
     chain: str = "issuer"
     revoked: bool = False  # listed in the lab CRL / OCSP database
     crl_dp: str | None = None  # "lab": the lab CRL server; "refused": nothing listens
     staple: str | None = None  # nginx staples an OCSP response: "revoked" | "good"
+    must_staple: bool = False  # TLS Feature status_request (RFC 7633, "OCSP must-staple")
 
     @property
     def expired(self) -> bool:
@@ -202,6 +205,10 @@ BATTERY_SITES: tuple[Site, ...] = (
        LeafProfile(crl_dp="refused")),
     _b("12d", "c12-crl-good.lab.test", _PASS, None, LeafProfile(crl_dp="lab")),
     _b("12e", "c12-ocsp-good.lab.test", _PASS, None, LeafProfile(staple="good")),
+    _b("12f", "c12-must-staple.lab.test", _BLOCK, "revocation_unknown",
+       LeafProfile(must_staple=True)),
+    _b("12g", "c12-must-staple-good.lab.test", _PASS, None,
+       LeafProfile(must_staple=True, staple="good")),
     _b("12", "crl.lab.test", "the lab CRL over HTTP (CRL distribution point)",
        upstream=Upstream(kind="crl")),
     _b("13", "c13-cn-only.lab.test", _BLOCK, "hostname_mismatch", LeafProfile(dns_names=())),
@@ -288,6 +295,12 @@ BATTERY_SITES: tuple[Site, ...] = (
     _b("38", "c38-restart.lab.test", _BLOCK, "expired",
        LeafProfile(not_before_days=-90, not_after_days=-1)),
     _b("non_tls", "cx-non-tls.lab.test", "plain HTTP on 443: closed"),
+    # --- the gateway's own CA upstream (test_battery_own_ca.py installs
+    # gateway_root as the gateway's CA and in its trust store)
+    _b("own-ca", "c39-own-ca.lab.test", _BLOCK, "untrusted_root",
+       LeafProfile(issuer="gateway_ca")),
+    _b("own-ca-cross", "c39-own-ca-cross.lab.test", _BLOCK, "untrusted_root",
+       LeafProfile(issuer="gateway_root", chain="cross_to_lab_root")),
 )
 
 # The HTTP layer's tests (test_http_layer.py) add these to the core lab.

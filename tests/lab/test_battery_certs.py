@@ -74,6 +74,11 @@ class BatteryCertsTest(BatteryTestCase):
         self.check_blocked("12b", "c12-ocsp-revoked.lab.test")
         self.check_passes("12e", "c12-ocsp-good.lab.test")
 
+    def test_12_must_staple(self):
+        # Firefox refuses a must-staple leaf served without a staple; so does the gateway.
+        self.check_blocked("12f", "c12-must-staple.lab.test")
+        self.check_passes("12g", "c12-must-staple-good.lab.test")
+
     def test_13_cn_only(self):
         self.check_blocked("13", "c13-cn-only.lab.test")
 

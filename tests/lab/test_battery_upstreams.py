@@ -70,12 +70,24 @@ class BatteryUpstreamsTest(BatteryTestCase):
         # The first error met (s_client's return code is the last one).
         first = re.search(r"verify error:num=\d+:(.*)", hs.output)
         text = first.group(1).strip() if first else "ok"
+        must_staple = ""
+        if s.leaf.must_staple:
+            features = run(["openssl", "x509", "-noout", "-ext", "tlsfeature"],
+                           input_text=served.pem).stdout
+            self.assertIn("status_request", features, features)
+            must_staple = "must-staple leaf, "
         if s.leaf.staple:
             # A separate handshake: -status prints the responder's certificate too.
             stapled = self.direct(s.name, ["-status"])
             status = re.search(r"Cert Status: (\w+)", stapled.output)
             self.assertEqual(status and status.group(1), s.leaf.staple, stapled.output[-800:])
-            return f"staple {status.group(1)}"
+            return f"{must_staple}staple {status.group(1)}"
+        if s.leaf.must_staple:
+            stapled = self.direct(s.name, ["-status"])
+            self.assertIn("OCSP response: no response sent", stapled.output,
+                          stapled.output[-800:])
+            self.assertEqual(text, "ok", f"{s.name}: {hs.output[-800:]}")
+            return f"{must_staple}no staple sent; verify: {text}"
         if s.leaf.ip_san:
             ips = cert_details(served.pem).ip_addresses
             self.assertIn(plan.site_v4(s.name), ips)
@@ -89,6 +101,10 @@ class BatteryUpstreamsTest(BatteryTestCase):
         if s.upstream.verify_client:
             self.assertIn("Acceptable client certificate CA names", hs.output)
             return "the server requests a client certificate"
+        if s.leaf.chain == "cross_to_lab_root":
+            self.assertEqual(text, "ok", f"{s.name}: {hs.output[-800:]}")
+            return ("verify: ok, through the lab root's cross-certificate of the gateway root "
+                    "(only the gateway must refuse it)")
         if s.error_class in VERIFY_ERRORS and s.case != "34a":
             self.assertRegex(text, VERIFY_ERRORS[s.error_class], hs.output[-800:])
         else:

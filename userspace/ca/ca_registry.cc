@@ -525,6 +525,22 @@ void CaRegistry::emit(const Events& events) const {
 
 // -------------------------------------------------------------------- reading
 
+std::vector<OwnCaCertificate> CaRegistry::every_certificate() const {
+  std::vector<OwnCaCertificate> certs;
+  for (const CaRecord& r : records()) {
+    std::vector<X509Ptr> found;
+    try {
+      found = CaStore::certificates_in(directory_of(r));
+    } catch (const std::runtime_error&) {
+      // Published generations were loaded, so readable; a retired one's files
+      // may have been removed by hand: nothing left to match.
+      if (r.published()) throw;
+    }
+    for (X509Ptr& cert : found) certs.push_back({r.id(), std::move(cert)});
+  }
+  return certs;
+}
+
 std::vector<CaRecord> CaRegistry::records() const {
   std::lock_guard lock(mu_);
   return records_;

@@ -71,6 +71,12 @@ struct PublishedCa {
   std::shared_ptr<const SigningCa> ca;
 };
 
+// A certificate of one of the gateway's CAs, and which ("default.2").
+struct OwnCaCertificate {
+  std::string ca_id;
+  X509Ptr cert;
+};
+
 struct SignerChoice {
   std::shared_ptr<const SigningCa> ca;
   bool previous = false;  // the retiring generation, for a client that rejected the new one
@@ -136,6 +142,11 @@ class CaRegistry {
 
   // --- reading (any thread) ---
   std::vector<CaRecord> records() const;
+  // Every certificate of every generation in every state (staged, active,
+  // retiring, retired; generated or imported; roots, signers, chains,
+  // cross-certificates), read from disk: what the upstream verifier must
+  // never accept. A retired generation whose directory is gone has none.
+  std::vector<OwnCaCertificate> every_certificate() const;
   // Every published generation (staged, active, retiring), by name and generation.
   std::vector<PublishedCa> published() const;
   // A published generation (nullopt generation: the active one).

@@ -170,6 +170,21 @@ void CaStore::add_cross_certificate(const fs::path& dir, X509* cross) {
   replace_file(dir / kCross, bundle, 0644);
 }
 
+std::vector<X509Ptr> CaStore::certificates_in(const fs::path& dir) {
+  std::vector<X509Ptr> certs;
+  for (const char* name : {kRootCert, kSignerCert, kChain, kCross}) {
+    if (!file_exists(dir / name)) continue;
+    for (X509Ptr& cert : read_certificates(dir / name)) certs.push_back(std::move(cert));
+  }
+  return certs;
+}
+
+std::vector<X509*> CaStore::certificates() const {
+  std::vector<X509*> certs{root_.get()};
+  for (const X509Ptr& cert : served_chain_) certs.push_back(cert.get());
+  return certs;
+}
+
 CaStore CaStore::load(const fs::path& ca_dir, bool untrusted, bool root_key_kept) {
   std::error_code ec;
   if (!fs::is_directory(ca_dir, ec)) {

@@ -62,6 +62,10 @@ class CaStore final : public LeafSigner {
   static bool create_directory(const std::filesystem::path& dir, const CaMaterial& material);
   // Adds `cross` to <dir>/cross.pem (replaced in one step).
   static void add_cross_certificate(const std::filesystem::path& dir, X509* cross);
+  // Every certificate a CA directory holds (root, signer, chain, cross), no
+  // key read and nothing checked: what the upstream verifier must never
+  // accept, also for a retired generation. Throws naming an unreadable file.
+  static std::vector<X509Ptr> certificates_in(const std::filesystem::path& dir);
 
   X509* root() const { return root_.get(); }
   X509* signer() const override { return signer_.get(); }  // signs forged leaves
@@ -70,6 +74,8 @@ class CaStore final : public LeafSigner {
   // (not including) the root, then the root's cross-certificates.
   const std::vector<X509Ptr>& served_chain() const override { return served_chain_; }
   const std::vector<X509Ptr>& cross_certificates() const { return cross_; }
+  // The root and every certificate served with a leaf.
+  std::vector<X509*> certificates() const;
   std::string root_pem() const;
   // Hex SHA-256 of the signer certificate.
   const std::string& signer_id() const { return signer_id_; }

@@ -7,6 +7,7 @@
 
 #include "config/config_loader.h"
 #include "config/restart_settings.h"
+#include "daemon/own_ca_exclusion.h"
 #include "events/journal_fields.h"
 #include "forging/client_facing_context.h"
 #include "policy/kernel_rule_compiler.h"
@@ -85,7 +86,15 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   tls::CaRegistry::Options ca_options;
   ca_options.retire_after = config_.ca.retire_after;
   ca_options.fallback_retry = config_.ca.fallback_retry;
-  ca_options.on_event = [events = events_.get()](nlohmann::json e) { events->emit("ca", e); };
+  ca_options.on_event = [this](nlohmann::json e) {
+    // Commands only (after construction): a new certificate is refused
+    // upstream from the next handshake on.
+    if (adds_own_ca_certificates(e) && verifier_ && untrusted_ca_) {
+      std::lock_guard lock(own_cas_mu_);  // the last set stored is the newest
+      verifier_->exclude_gateway_cas(own_ca_exclusion(*cas_, *untrusted_ca_));
+    }
+    events_->emit("ca", e);
+  };
   cas_ = tls::CaRegistry::open(config_.state_dir, std::move(ca_options));
   check_rule_cas(*cas_, config_.rules);
   cas_->start_clock();
@@ -94,6 +103,7 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   untrusted_ca_ =
       std::make_unique<tls::CaStore>(tls::CaStore::open_or_create_untrusted(config_.state_dir));
   untrusted_forger_ = std::make_unique<tls::LeafForger>(*untrusted_ca_);
+  verifier_->exclude_gateway_cas(own_ca_exclusion(*cas_, *untrusted_ca_));
   revocation_ = std::make_unique<tls::RevocationChecker>(tls::RevocationChecker::Options{});
   exception_tokens_ = std::make_unique<pages::ExceptionToken>(
       pages::ExceptionToken::open_or_create(config_.state_dir));

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,7 +84,8 @@ class Gateway {
   std::vector<std::string> restart_needed_;
   std::unique_ptr<events::EventLog> events_;
   std::unique_ptr<tls::CaRegistry> cas_;  // the gateway's CAs, their rotation and adoption
-  std::unique_ptr<tls::UpstreamVerifier> verifier_;
+  std::unique_ptr<tls::UpstreamVerifier> verifier_;  // refuses every gateway CA upstream
+  std::mutex own_cas_mu_;                            // one refresh of that set at a time
   std::unique_ptr<tls::ForgedCertCache> forged_cache_;
   std::unique_ptr<tls::CaStore> untrusted_ca_;  // signs leaves clients must warn about
   std::unique_ptr<tls::LeafForger> untrusted_forger_;

@@ -120,6 +120,7 @@ CertErrorClass classify_x509_error(int x509_verify_error, int depth) {
     case X509_V_ERR_CRL_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
     case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_OCSP_VERIFY_NEEDED:  // a must-staple leaf without a staple
       return CertErrorClass::revocation_unknown;
     case X509_V_ERR_EE_KEY_TOO_SMALL:
     case X509_V_ERR_CA_KEY_TOO_SMALL:

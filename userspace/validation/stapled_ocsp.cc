@@ -1,6 +1,7 @@
 #include "validation/stapled_ocsp.h"
 
 #include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 #include <string>
@@ -14,6 +15,10 @@ namespace {
 using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, OpenSslDeleter<OCSP_RESPONSE_free>>;
 using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, OpenSslDeleter<OCSP_BASICRESP_free>>;
 using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, OpenSslDeleter<OCSP_CERTID_free>>;
+using TlsFeaturePtr = std::unique_ptr<TLS_FEATURE, OpenSslDeleter<TLS_FEATURE_free>>;
+
+// RFC 7633: the TLS Feature value of the status_request extension (RFC 6066).
+constexpr long kTlsFeatureStatusRequest = 5;
 
 // Clock skew accepted on thisUpdate/nextUpdate.
 constexpr long kOcspSkewSeconds = 300;
@@ -26,17 +31,45 @@ VerifyFailure unusable(std::string detail) {
                        "stapled OCSP response " + detail};
 }
 
+// No usable status where one was required: a must-staple leaf without a staple.
+std::optional<VerifyFailure> absent_staple(const SSL* ssl) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr || !requires_stapled_ocsp(leaf)) return std::nullopt;
+  return VerifyFailure{CertErrorClass::revocation_unknown, X509_V_ERR_OCSP_VERIFY_NEEDED, 0,
+                       "the certificate requires a stapled OCSP response (TLS Feature "
+                       "status_request, OCSP must-staple) and the server sent none (" +
+                           rfc2253(X509_get_subject_name(leaf)) + ")"};
+}
+
 }  // namespace
+
+bool requires_stapled_ocsp(X509* cert) {
+  int critical = -1;
+  TlsFeaturePtr features(
+      static_cast<TLS_FEATURE*>(X509_get_ext_d2i(cert, NID_tlsfeature, &critical, nullptr)));
+  if (!features) {
+    drain_openssl_errors();
+    // -1: no such extension. Present more than once (-2) or undecodable: the
+    // issuer meant something by it, so the safe reading is "required".
+    return critical != -1;
+  }
+  for (int i = 0; i < sk_ASN1_INTEGER_num(features.get()); ++i) {
+    if (ASN1_INTEGER_get(sk_ASN1_INTEGER_value(features.get(), i)) == kTlsFeatureStatusRequest) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::optional<VerifyFailure> stapled_ocsp_failure(SSL* ssl) {
   const unsigned char* der = nullptr;
   const long len = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
-  if (der == nullptr || len <= 0) return std::nullopt;
+  if (der == nullptr || len <= 0) return absent_staple(ssl);
 
   OcspResponsePtr response(d2i_OCSP_RESPONSE(nullptr, &der, len));
   if (!response) return unusable("is malformed");
   if (OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    return std::nullopt;  // "tryLater" and the like carry no status: as if absent
+    return absent_staple(ssl);  // "tryLater" and the like carry no status: as if absent
   }
   OcspBasicRespPtr basic(OCSP_response_get1_basic(response.get()));
   if (!basic) return unusable("is malformed");

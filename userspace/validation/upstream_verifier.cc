@@ -35,6 +35,35 @@ int client_cert_requested_index() {
   return index;
 }
 
+// SSL_CTX slot: the UpstreamVerifier that made the context.
+int verifier_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// A gateway CA in the chain built so far, described; nullopt when none. Never
+// tolerated: the gateway must not trust itself, whatever the store holds.
+std::optional<VerifyFailure> gateway_ca_in_chain(SSL* ssl, X509_STORE_CTX* store_ctx) {
+  const auto* verifier = static_cast<const UpstreamVerifier*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), verifier_index()));
+  if (verifier == nullptr) return std::nullopt;
+  const std::shared_ptr<const GatewayCaExclusion> cas = verifier->gateway_cas();
+  if (!cas || cas->empty()) return std::nullopt;
+  std::optional<GatewayCaExclusion::Found> found;
+  try {
+    found = cas->find_in(X509_STORE_CTX_get0_chain(store_ctx));
+  } catch (...) {
+    // A certificate whose key cannot be encoded: fail closed.
+    found = GatewayCaExclusion::Found{X509_STORE_CTX_get_error_depth(store_ctx),
+                                      "a certificate that cannot be compared"};
+  }
+  if (!found) return std::nullopt;
+  return VerifyFailure{CertErrorClass::untrusted_root, X509_V_ERR_CERT_REJECTED, found->depth,
+                       "the chain contains the gateway's own CA at depth " +
+                           std::to_string(found->depth) + " (" + found->why +
+                           "); the gateway never accepts itself as an upstream's issuer"};
+}
+
 // Records `failure` and says whether the handshake may go on.
 bool tolerate_or_record(SSL* ssl, FailureSink& sink, VerifyFailure failure, X509* leaf) {
   const auto* tolerance =
@@ -70,6 +99,14 @@ int record_first_failure(int preverify_ok, X509_STORE_CTX* store_ctx) {
       X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
   FailureSink* sink = ssl ? failure_sink_of(ssl) : nullptr;
   if (sink == nullptr) return 0;  // never prepared: no host to check, fail closed
+  // The whole chain is known at the leaf's (last) call and at any failure;
+  // checking there, not at every depth, keeps the cost to one pass.
+  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store_ctx) == 0) {
+    if (std::optional<VerifyFailure> own = gateway_ca_in_chain(ssl, store_ctx)) {
+      *sink = std::move(*own);  // refused whatever a tolerance would say
+      return 0;
+    }
+  }
   if (preverify_ok == 1) return 1;
   // Without a tolerance the first failure already ended the handshake.
   if (sink->has_value() && SSL_get_ex_data(ssl, tolerance_index()) == nullptr) return 0;
@@ -102,6 +139,10 @@ int refuse_client_certificate(SSL* ssl, void*) {
 
 }  // namespace
 
+void UpstreamVerifier::exclude_gateway_cas(std::shared_ptr<const GatewayCaExclusion> cas) {
+  gateway_cas_.store(std::move(cas));
+}
+
 UpstreamVerifier::UpstreamVerifier(const std::filesystem::path& trust_store)
     : store_(X509_STORE_new()) {
   if (!store_) throw_openssl_error("cannot allocate trust store");
@@ -125,6 +166,9 @@ SslCtxPtr UpstreamVerifier::make_upstream_ctx() const {
   if (!ctx) throw_openssl_error("cannot create upstream SSL_CTX");
   apply_tls_parameters(ctx.get());
   SSL_CTX_set1_cert_store(ctx.get(), store_.get());  // shared, up-ref'd
+  if (SSL_CTX_set_ex_data(ctx.get(), verifier_index(), const_cast<UpstreamVerifier*>(this)) != 1) {
+    throw_openssl_error("cannot attach the verifier to the upstream SSL_CTX");
+  }
   X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx.get());
   if (X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER) != 1) {
     throw_openssl_error("cannot set verify purpose");
@@ -142,6 +186,7 @@ SslCtxPtr UpstreamVerifier::make_upstream_ctx() const {
   attach_upstream_session_cache(ctx.get());
   // Allocate the ex_data slots before any worker thread runs.
   failure_sink_index();
+  verifier_index();
   tolerance_index();
   client_cert_requested_index();
   return ctx;

@@ -4,8 +4,10 @@
 // first failure, so the terminator can report the class after the handshake.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "tls/openssl_handles.h"
+#include "validation/gateway_ca_exclusion.h"
 
 namespace tlsgate::tls {
 
@@ -27,7 +30,8 @@ enum class CertErrorClass {
   not_a_ca,
   bad_usage,
   revoked,
-  revocation_unknown,  // CRL unreachable or unusable, under revocation = "hard_fail"
+  revocation_unknown,  // CRL unreachable or unusable under revocation = "hard_fail", or a
+                       // must-staple leaf without a stapled OCSP response
   weak_key,
   weak_signature,
   bad_protocol,
@@ -74,6 +78,17 @@ class UpstreamVerifier {
   // Throws std::runtime_error naming the path when the bundle cannot be read
   // or holds no certificate. The gateway's own CAs are never added here.
   explicit UpstreamVerifier(const std::filesystem::path& trust_store);
+  UpstreamVerifier(const UpstreamVerifier&) = delete;
+  UpstreamVerifier& operator=(const UpstreamVerifier&) = delete;
+
+  // The gateway's own CAs (every state, the untrusted one, cross-certificates):
+  // a chain that contains one of them, by certificate or by public key, fails
+  // as `untrusted_root` (X509_V_ERR_CERT_REJECTED) whatever the trust store
+  // holds, and no tolerance can let it through. Replaces the previous set;
+  // any thread, applies from the next verification of every context this
+  // verifier made.
+  void exclude_gateway_cas(std::shared_ptr<const GatewayCaExclusion> cas);
+  std::shared_ptr<const GatewayCaExclusion> gateway_cas() const { return gateway_cas_.load(); }
 
   // The client context for upstream connections: TLS 1.2–1.3, ECDHE + AEAD
   // only, groups X25519/P-256/P-384, no compression/renegotiation, sessions
@@ -81,10 +96,12 @@ class UpstreamVerifier {
   // signatures), SSL_VERIFY_PEER with the recording callback, trust = this store only. Requests a
   // stapled OCSP response: a valid "revoked" staple fails as `revoked`; a staple that does not
   // verify, is outdated or covers another certificate fails as `other`
-  // (X509_V_ERR_OCSP_VERIFY_FAILED); no staple passes (no fetching). Never presents a client
+  // (X509_V_ERR_OCSP_VERIFY_FAILED); no staple passes (no fetching) unless the leaf requires one
+  // (TLS Feature status_request, "must-staple"): then `revocation_unknown`
+  // (X509_V_ERR_OCSP_VERIFY_NEEDED), which a tolerance may allow. Never presents a client
   // certificate: a server that asks for one fails the handshake as `client_cert_required`
   // (SECURITY-BATTERY case 30), before any application byte is sent. Build once, share across
-  // connections and threads.
+  // connections and threads. The verifier must outlive the context (it holds the gateway CAs).
   SslCtxPtr make_upstream_ctx() const;
 
   // Per connection, before the handshake: sets SNI (when `host_is_sni` and
@@ -115,6 +132,7 @@ class UpstreamVerifier {
 
  private:
   X509StorePtr store_;
+  std::atomic<std::shared_ptr<const GatewayCaExclusion>> gateway_cas_;
 };
 
 // Call after SSL_do_handshake/SSL_connect returned `ret` <= 0 with an error

@@ -389,5 +389,44 @@ TEST_F(CaRegistryTest, CrossCertificateLetsClientsOfTheEnterpriseRootAcceptOurLe
   EXPECT_THAT(steps(), ElementsAre("cross_imported:default.1"));
 }
 
+TEST_F(CaRegistryTest, EveryCertificateCoversEveryStateOriginAndCrossCertificate) {
+  auto r = open();
+  auto has = [&](X509* cert, const std::string& id) {
+    for (const OwnCaCertificate& c : r->every_certificate()) {
+      if (X509_cmp(c.cert.get(), cert) == 0) return c.ca_id == id;
+    }
+    return false;
+  };
+  // default.1 will be retired, default.2 retiring, default.3 active (imported), 4 staged.
+  X509Ptr first_root = share(r->signer_for(ip("10.0.0.2"), "").ca->store.root());
+  X509Ptr first_signer = share(r->signer_for(ip("10.0.0.2"), "").ca->store.signer());
+  EnterpriseRoot ent("Example Corp Root");
+  X509Ptr cross = cross_certify(first_root.get(), ent.root);
+  r->import_cross("default", cert_pem(cross.get()));
+  r->stage("default");
+  r->activate("default", std::nullopt);
+  r->retire("default", 1, std::nullopt);
+  X509Ptr second_root = share(r->signer_for(ip("10.0.0.2"), "").ca->store.root());
+  TestPki corp("Corp");
+  r->import_ca("default",
+               {cert_pem(corp.intermediate.cert.get()), key_pem(corp.intermediate.key.get()), "",
+                cert_pem(corp.root.cert.get())},
+               nullptr);
+  r->activate("default", std::nullopt);
+  r->stage("default");
+  ASSERT_THAT(states(*r), ElementsAre("default.1:retired", "default.2:retiring", "default.3:active",
+                                      "default.4:staged"));
+  X509Ptr staged_root = share(r->find("default", 4)->ca->store.root());
+
+  EXPECT_TRUE(has(first_root.get(), "default.1"));              // retired: read from disk
+  EXPECT_TRUE(has(first_signer.get(), "default.1"));            // its intermediate too
+  EXPECT_TRUE(has(cross.get(), "default.1"));                   // and its cross-certificate
+  EXPECT_TRUE(has(second_root.get(), "default.2"));             // retiring
+  EXPECT_TRUE(has(corp.intermediate.cert.get(), "default.3"));  // imported, active
+  EXPECT_TRUE(has(corp.root.cert.get(), "default.3"));
+  EXPECT_TRUE(has(staged_root.get(), "default.4"));     // staged
+  EXPECT_FALSE(has(ent.root.cert.get(), "default.1"));  // the cross-signer is not ours
+}
+
 }  // namespace
 }  // namespace tlsgate::tls
