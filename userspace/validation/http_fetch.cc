@@ -1,27 +1,18 @@
 #include "validation/http_fetch.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
+#include <curl/curl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 #include "common/ip_address.h"
-#include "common/unique_fd.h"
 
 namespace tlsgate::tls {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-constexpr size_t kMaxHead = 16 * 1024;
 
 char ascii_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -36,22 +27,6 @@ bool iequals(std::string_view a, std::string_view b) {
 bool is_url_byte(char c) {
   const auto u = static_cast<unsigned char>(c);
   return u > 0x20 && u < 0x7f;  // no space, control or non-ASCII byte reaches the request line
-}
-
-int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1 << 30));
-}
-
-// Waits for `events` on `fd` until `deadline`; false on timeout.
-bool wait_for(int fd, short events, Clock::time_point deadline) {
-  while (true) {
-    pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, remaining_ms(deadline));
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) throw HttpFetchError(std::string("poll: ") + std::strerror(errno));
-  }
 }
 
 bool forbidden_destination(const IpAddress& ip) {
@@ -70,117 +45,79 @@ bool forbidden_destination(const IpAddress& ip) {
   return false;
 }
 
-std::string endpoint_text(const sockaddr* sa) {
+struct CurlEasyFree {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct CurlSlistFree {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlEasyFree>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistFree>;
+
+// curl_global_init is not thread-safe in every libcurl build: once, before
+// the first handle, on whichever fetcher thread comes first.
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw HttpFetchError("cannot initialize libcurl");
+    }
+  });
+}
+
+// What one transfer collects (the callbacks' user data).
+struct Transfer {
+  CURL* curl = nullptr;
+  const HttpFetchLimits* limits = nullptr;
+  std::string body;
+  long refused_status = 0;  // a status other than 200: its body is not read
+  bool too_large = false;
+  std::string refused;  // the last destination refused by policy
+};
+
+size_t collect_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  long status = 0;
+  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) {
+    t->refused_status = status;
+    return 0;
+  }
+  if (t->body.size() + n > t->limits->max_body_bytes) {
+    t->too_large = true;
+    return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  t->body.append(data, n);
+  return n;
+}
+
+// Every address curl is about to connect to passes here: a URL taken from a
+// certificate must not reach the gateway itself or its link.
+curl_socket_t open_checked_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  const auto* sa = reinterpret_cast<const sockaddr*>(&address->addr);
   auto ip = IpAddress::from_sockaddr(sa);
-  if (!ip) return "?";
-  const uint16_t port =
-      ntohs(sa->sa_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(sa)->sin_port
-                                     : reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
-  return Endpoint{*ip, port}.to_string();
+  if (!ip) return CURL_SOCKET_BAD;
+  if (!t->limits->allow_loopback && forbidden_destination(*ip)) {
+    t->refused = ip->to_string();
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
-struct AddrInfoFree {
-  void operator()(addrinfo* a) const { freeaddrinfo(a); }
-};
-
-UniqueFd connect_to(const HttpUrl& url, const HttpFetchLimits& limits) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(url.port);
-  if (int rc = ::getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    throw HttpFetchError("cannot resolve " + url.host + ": " + gai_strerror(rc));
-  }
-  std::unique_ptr<addrinfo, AddrInfoFree> addresses(found);
-  const auto deadline = Clock::now() + limits.connect_timeout;
-  std::string last_error = "no address for " + url.host;
-  for (const addrinfo* a = addresses.get(); a != nullptr; a = a->ai_next) {
-    const std::string where = endpoint_text(a->ai_addr);
-    auto ip = IpAddress::from_sockaddr(a->ai_addr);
-    if (!ip) continue;
-    if (!limits.allow_loopback && forbidden_destination(*ip)) {
-      last_error = "refusing to fetch from " + where + " (local, link-local or multicast address)";
-      continue;
-    }
-    UniqueFd fd(::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) throw HttpFetchError(std::string("socket: ") + std::strerror(errno));
-    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) return fd;
-    if (errno != EINPROGRESS) {
-      last_error = "connect to " + where + ": " + std::strerror(errno);
-      continue;
-    }
-    if (!wait_for(fd.get(), POLLOUT, deadline)) {
-      throw HttpFetchError("connect to " + where + " timed out");
-    }
-    int error = 0;
-    socklen_t len = sizeof error;
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
-    if (error == 0) return fd;
-    last_error = "connect to " + where + ": " + std::strerror(error);
-  }
-  throw HttpFetchError(last_error);
+std::string url_text(const HttpUrl& url) {
+  const bool v6 = url.host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.port) +
+         url.path;
 }
 
-void send_all(int fd, std::string_view data, Clock::time_point deadline) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_for(fd, POLLOUT, deadline)) throw HttpFetchError("sending the request timed out");
-      continue;
-    }
-    throw HttpFetchError(std::string("send: ") + std::strerror(errno));
+template <typename T>
+void set(CURL* curl, CURLoption option, T value) {
+  if (curl_easy_setopt(curl, option, value) != CURLE_OK) {
+    throw HttpFetchError("libcurl refused option " + std::to_string(static_cast<int>(option)));
   }
-}
-
-struct ResponseHead {
-  int status = 0;
-  std::optional<size_t> content_length;
-  bool chunked = false;
-};
-
-// `head` is the status line and header lines, without the blank line.
-ResponseHead parse_head(std::string_view head) {
-  ResponseHead out;
-  size_t eol = head.find("\r\n");
-  std::string_view status_line = head.substr(0, eol);
-  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12 || status_line[8] != ' ') {
-    throw HttpFetchError("not an HTTP response");
-  }
-  auto code = status_line.substr(9, 3);
-  if (std::from_chars(code.data(), code.data() + 3, out.status).ec != std::errc()) {
-    throw HttpFetchError("not an HTTP response");
-  }
-  while (eol != std::string_view::npos) {
-    head.remove_prefix(eol + 2);
-    eol = head.find("\r\n");
-    std::string_view line = head.substr(0, eol);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    if (iequals(name, "content-length")) {
-      size_t n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() ||
-          (out.content_length && *out.content_length != n)) {
-        throw HttpFetchError("invalid Content-Length");
-      }
-      out.content_length = n;
-    } else if (iequals(name, "transfer-encoding") && !iequals(value, "identity")) {
-      out.chunked = true;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -234,62 +171,83 @@ std::optional<HttpUrl> HttpUrl::parse(std::string_view url) {
 }
 
 std::string http_get(const HttpUrl& url, const HttpFetchLimits& limits) {
-  UniqueFd fd = connect_to(url, limits);
-  const auto deadline = Clock::now() + limits.read_timeout;
-  const bool v6 = IpAddress::parse(url.host).has_value() && url.host.find(':') != std::string::npos;
-  std::string host = v6 ? "[" + url.host + "]" : url.host;
-  if (url.port != 80) host += ":" + std::to_string(url.port);
-  send_all(fd.get(),
-           "GET " + url.path + " HTTP/1.0\r\nHost: " + host +
-               "\r\nUser-Agent: tlsgate\r\nAccept: application/pkix-crl, */*\r\n"
-               "Connection: close\r\n\r\n",
-           deadline);
+  init_curl_once();
+  CurlPtr curl(curl_easy_init());
+  if (!curl) throw HttpFetchError("cannot create a libcurl handle");
+  Transfer transfer;
+  transfer.curl = curl.get();
+  transfer.limits = &limits;
+  char error[CURL_ERROR_SIZE] = {};
+  CurlSlistPtr headers(curl_slist_append(nullptr, "Accept: application/pkix-crl, */*"));
+  if (!headers) throw HttpFetchError("cannot allocate request headers");
+  const std::string where = url_text(url);
+  CURL* c = curl.get();
+  set(c, CURLOPT_URL, where.c_str());
+  // http:// only, also for a redirect (which is not followed anyway).
+  set(c, CURLOPT_PROTOCOLS_STR, "http");
+  set(c, CURLOPT_REDIR_PROTOCOLS_STR, "http");
+  set(c, CURLOPT_FOLLOWLOCATION, 0L);
+  set(c, CURLOPT_NOPROXY, "*");  // never an environment proxy
+  set(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_0));
+  set(c, CURLOPT_USERAGENT, "tlsgate");
+  set(c, CURLOPT_HTTPHEADER, headers.get());
+  set(c, CURLOPT_NOSIGNAL, 1L);  // fetcher threads: no SIGALRM
+  set(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(limits.connect_timeout.count()));
+  // The whole response within read_timeout after the connection (curl's
+  // timeout counts from the start).
+  set(c, CURLOPT_TIMEOUT_MS,
+      static_cast<long>((limits.connect_timeout + limits.read_timeout).count()));
+  set(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits.max_body_bytes));
+  set(c, CURLOPT_WRITEFUNCTION, collect_body);
+  set(c, CURLOPT_WRITEDATA, &transfer);
+  set(c, CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
+  set(c, CURLOPT_OPENSOCKETDATA, &transfer);
+  set(c, CURLOPT_ERRORBUFFER, error);
 
-  std::string data;
-  std::optional<ResponseHead> head;
-  size_t body_start = 0;
-  std::array<char, 16384> buf{};
-  while (true) {
-    ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_for(fd.get(), POLLIN, deadline)) {
-        throw HttpFetchError("reading the response from " + url.host + " timed out");
-      }
-      continue;
+  const CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  const std::string too_large =
+      "response larger than " + std::to_string(limits.max_body_bytes) + " bytes";
+  if (transfer.refused_status != 0) status = transfer.refused_status;
+  // A status other than 200 is the answer, whatever its body did (too large,
+  // cut short): its body is never read.
+  if (status != 0 && status != 200) throw HttpFetchError("HTTP status " + std::to_string(status));
+  if (rc != CURLE_OK) {
+    if (rc == CURLE_FILESIZE_EXCEEDED || transfer.too_large) throw HttpFetchError(too_large);
+    if (!transfer.refused.empty() && rc == CURLE_COULDNT_CONNECT) {
+      throw HttpFetchError("refusing to fetch from " + transfer.refused +
+                           " (local, link-local or multicast address)");
     }
-    if (n < 0) throw HttpFetchError(std::string("recv: ") + std::strerror(errno));
-    if (n == 0) break;
-    data.append(buf.data(), static_cast<size_t>(n));
-    if (!head) {
-      size_t end = data.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (data.size() > kMaxHead) throw HttpFetchError("response headers too large");
-        continue;
-      }
-      head = parse_head(std::string_view(data).substr(0, end));
-      body_start = end + 4;
-      if (head->status != 200) {
-        throw HttpFetchError("HTTP status " + std::to_string(head->status));
-      }
-      if (head->chunked) throw HttpFetchError("chunked response to an HTTP/1.0 request");
-      if (head->content_length && *head->content_length > limits.max_body_bytes) {
-        throw HttpFetchError("response larger than " + std::to_string(limits.max_body_bytes) +
-                             " bytes");
-      }
-    }
-    if (data.size() - body_start > limits.max_body_bytes) {
-      throw HttpFetchError("response larger than " + std::to_string(limits.max_body_bytes) +
-                           " bytes");
+    long connect_errno = 0;
+    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &connect_errno);
+    curl_off_t connected_us = 0;
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
+    switch (rc) {
+      case CURLE_COULDNT_RESOLVE_HOST:
+        throw HttpFetchError("cannot resolve " + url.host);
+      case CURLE_COULDNT_CONNECT:
+        throw HttpFetchError("connect to " + where + ": " +
+                             (connect_errno != 0 ? std::strerror(static_cast<int>(connect_errno))
+                                                 : std::string(error)));
+      case CURLE_OPERATION_TIMEDOUT:
+        throw HttpFetchError(connected_us == 0
+                                 ? "connect to " + where + " timed out"
+                                 : "reading the response from " + url.host + " timed out");
+      case CURLE_PARTIAL_FILE:
+        throw HttpFetchError("response truncated (" + std::string(error) + ")");
+      case CURLE_GOT_NOTHING:
+        throw HttpFetchError("connection closed before a complete response");
+      case CURLE_WEIRD_SERVER_REPLY:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+        throw HttpFetchError("not an HTTP response from " + where);
+      default:
+        throw HttpFetchError("fetching " + where + ": " +
+                             (error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc)));
     }
   }
-  if (!head) throw HttpFetchError("connection closed before a complete response");
-  std::string body = data.substr(body_start);
-  if (head->content_length && body.size() != *head->content_length) {
-    throw HttpFetchError("response truncated (" + std::to_string(body.size()) + " of " +
-                         std::to_string(*head->content_length) + " bytes)");
-  }
-  return body;
+  if (status != 200) throw HttpFetchError("no HTTP status from " + where);
+  return std::move(transfer.body);
 }
 
 }  // namespace tlsgate::tls

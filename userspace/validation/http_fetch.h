@@ -1,9 +1,9 @@
-// A minimal blocking HTTP/1.0 GET for revocation data (CRLs): plain http://
-// only (CRLs are signed; RFC 5280 §4.2.1.13 names http and ldap), bounded
-// connect and read times, a size cap, no redirects, no proxies, no cookies.
-// Runs on the revocation fetcher threads, never on a terminator worker.
-// Written on sockets (no HTTP library): what it must refuse matters more
-// than what it supports. Internal to tls/.
+// A minimal blocking HTTP/1.0 GET for revocation data (CRLs), on libcurl:
+// plain http:// only (CRLs are signed; RFC 5280 §4.2.1.13 names http and
+// ldap), bounded connect and transfer times, a size cap, no redirects, no
+// proxies (not even from the environment), no cookies, and no connection to
+// the gateway's own addresses. Runs on the revocation fetcher threads, never
+// on a terminator worker. Internal to validation/.
 #pragma once
 
 #include <chrono>
@@ -27,7 +27,9 @@ struct HttpUrl {
 
 struct HttpFetchLimits {
   std::chrono::milliseconds connect_timeout{3000};  // all addresses of the host together
-  std::chrono::milliseconds read_timeout{5000};     // the whole response
+  // The whole response; the fetch as a whole ends after connect_timeout +
+  // read_timeout at the latest.
+  std::chrono::milliseconds read_timeout{5000};
   size_t max_body_bytes = 8u << 20;
   // Loopback, unspecified, link-local and multicast destinations are refused
   // unless allowed: a URL taken from a certificate must not reach services

@@ -2,6 +2,8 @@
 // failure (status, size, time, refused address) is an error saying so.
 #include "validation/http_fetch.h"
 
+#include <stdlib.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -121,6 +123,33 @@ TEST_F(HttpGetTest, RefusedConnectionIsAnError) {
   } catch (const HttpFetchError& e) {
     EXPECT_THAT(e.what(), HasSubstr("Connection refused"));
   }
+}
+
+TEST_F(HttpGetTest, ProxiesFromTheEnvironmentAreNeverUsed) {
+  server_.set("/a.crl", TestHttpServer::Route::reply(200, "direct"));
+  const std::string proxy = "http://127.0.0.1:" + std::to_string(testing::closed_port());
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"}) {
+    ::setenv(name, proxy.c_str(), 1);
+  }
+  ::unsetenv("no_proxy");
+  ::unsetenv("NO_PROXY");
+  std::string body;
+  std::string error;
+  try {
+    body = get("/a.crl");
+  } catch (const HttpFetchError& e) {
+    error = e.what();
+  }
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_EQ(body, "direct") << error;
+  EXPECT_EQ(server_.requests("/a.crl"), 1);
+}
+
+TEST_F(HttpGetTest, ErrorStatusBodyIsNotReadWhateverItsSize) {
+  server_.set("/gone", TestHttpServer::Route::reply(410, std::string(64 * 1024, 'x')));
+  EXPECT_THAT(error_of("/gone"), HasSubstr("HTTP status 410"));
 }
 
 TEST_F(HttpGetTest, LoopbackIsRefusedUnlessAllowed) {
