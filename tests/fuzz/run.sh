@@ -1,17 +1,47 @@
 #!/usr/bin/env bash
-# Fuzzes one target with libFuzzer (clang, ASan+UBSan), starting from and
-# adding to its corpus: ./tests/fuzz/run.sh <client_hello|record_reader|config|http1> [seconds]
-# Crashes are written to tests/fuzz/crashes/; add them to the corpus once fixed
-# so that ctest replays them forever.
+# Fuzzes one target with libFuzzer (clang, ASan+UBSan; every library the
+# target calls built with coverage), starting from its corpus in the tree, and
+# merges into that corpus the inputs that reached new coverage (libFuzzer's
+# -merge=1: only those, so the corpus stays small):
+#   ./tests/fuzz/run.sh <client_hello|record_reader|config|http1|nfqueue> [seconds]
+# Ends with the run's row for tests/fuzz/RUNS.md (date, duration, execs, cov,
+# ft from libFuzzer's final stats). Crashes are written to tests/fuzz/crashes/;
+# add them to the corpus once fixed so that ctest replays them forever.
+# TLSGATE_FUZZ_BUILD_DIR: the clang build (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${1:?usage: run.sh <client_hello|record_reader|config|http1> [seconds]}
+usage="usage: run.sh <client_hello|record_reader|config|http1|nfqueue> [seconds]"
+target=${1:?$usage}
 seconds=${2:-60}
-build=build-fuzz
+build=${TLSGATE_FUZZ_BUILD_DIR:-build-fuzz}
+corpus=tests/fuzz/corpus/$target
+[[ -d $corpus ]] || { echo "run.sh: no corpus $corpus ($usage)" >&2; exit 2; }
+
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTLSGATE_SANITIZE=ON -DTLSGATE_FUZZ=ON >/dev/null
 ninja -C "$build" "fuzz_$target"
-mkdir -p tests/fuzz/crashes "$build/corpus/$target"
-# New inputs go to the build's corpus; the repository keeps the small seed set.
-"$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -artifact_prefix=tests/fuzz/crashes/ \
-  "$build/corpus/$target" "tests/fuzz/corpus/$target"
+fuzzer=$build/tests/fuzz/fuzz_$target
+work=$build/corpus/$target  # everything this and earlier runs found
+mkdir -p tests/fuzz/crashes "$work"
+log=$build/fuzz-$target.log
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+status=0
+"$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+  -artifact_prefix=tests/fuzz/crashes/ "$work" "$corpus" >"$log" 2>&1 || status=$?
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^==[0-9]+==ERROR|^SUMMARY|^stat::' "$log" || true
+if ((status != 0)); then
+  echo "run.sh: fuzz_$target failed (exit $status); log: $log" >&2
+  exit "$status"
+fi
+
+before=$(find "$corpus" -type f | wc -l)
+"$fuzzer" -merge=1 "$corpus" "$work" >>"$log" 2>&1
+after=$(find "$corpus" -type f | wc -l)
+
+done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | head -1)  # the run's, not the merge's
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+cov=$(sed -E -n 's/.* cov: ([0-9]+).*/\1/p' <<<"$done_line")
+ft=$(sed -E -n 's/.* ft: ([0-9]+).*/\1/p' <<<"$done_line")
+echo "| $started | fuzz_$target | ${seconds} s | $execs | $cov | $ft |" \
+  "$before → $after files ($(du -sk "$corpus" | cut -f1) KiB) |"
