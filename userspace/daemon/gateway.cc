@@ -122,7 +122,8 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   }
   context_->rules.store(std::make_shared<const policy::RuleSet>(config_.rules));
   context_->upstream_ctx = verifier_->make_upstream_ctx();
-  context_->client_facing_ctx = tls::make_client_facing_ctx();
+  context_->ticket_keys = std::make_unique<tls::TicketKeys>();
+  context_->client_facing_ctx = tls::make_client_facing_ctx(context_->ticket_keys.get());
   context_->cas = cas_.get();
   context_->forged_cache = forged_cache_.get();
   context_->events = events_.get();

@@ -74,6 +74,7 @@ nlohmann::json to_json(const FlowEvent& e) {
   if (e.upstream_cert_sha256) j["upstream_cert_sha256"] = *e.upstream_cert_sha256;
   if (e.ja4) j["ja4"] = *e.ja4;
   if (e.decided_by) j["decided_by"] = *e.decided_by;
+  if (e.client_resumed) j["client_resumed"] = *e.client_resumed;
   if (!e.security_delta.empty()) {
     json delta = json::object();
     for (const auto& d : e.security_delta) {

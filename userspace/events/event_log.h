@@ -43,6 +43,9 @@ struct FlowEvent {
   std::optional<std::string> tls_version;           // "TLSv1.3" on the upstream side
   std::optional<std::string> upstream_cert_sha256;  // hex, of the validated leaf
   std::optional<std::string> ja4;                   // of the client's ClientHello
+  // Inspected flows whose client handshake completed: did the client resume
+  // a session (ticket) instead of a full handshake?
+  std::optional<bool> client_resumed;
   // Inspected flows: what inspection weakened; empty when nothing was.
   std::vector<SecurityDeltaItem> security_delta;
   // "kernel" when the TC program decided the flow alone (bypass on the SYN,

@@ -1,18 +1,22 @@
 // The SSL_CTX that answers LAN clients (SECURITY-BATTERY.md case 24): built
-// once; TLS 1.2–1.3, ECDHE + AEAD, no renegotiation, no compression, no
-// session tickets. Each connection gets its forged identity and the ALPN the
-// upstream selected (case 25: never a mismatch between the two sides).
+// once; TLS 1.2–1.3, ECDHE + AEAD, no renegotiation, no compression, session
+// tickets only where a connection enables them (client_resumption.h). Each connection gets its
+// forged identity and the ALPN the upstream selected (case 25: never a mismatch between the two
+// sides).
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "forging/leaf_forger.h"
+#include "forging/ticket_keys.h"
 #include "tls/openssl_handles.h"
 
 namespace tlsgate::tls {
 
-SslCtxPtr make_client_facing_ctx();
+// `tickets`: what seals session tickets (client_resumption.h; must outlive
+// the context); null: no resumption at all.
+SslCtxPtr make_client_facing_ctx(TicketKeys* tickets = nullptr);
 
 // Installs leaf, key and chain on this SSL (server side), replacing any
 // identity set before. Call before the handshake or from the ClientHello

@@ -220,6 +220,7 @@ void Connection::drive_client_handshake() {
   int ret = SSL_do_handshake(client_ssl_.get());
   flush_tls(Side::client);
   if (ret == 1) {
+    client_resumed_ = SSL_session_reused(client_ssl_.get()) == 1;
     report_client_handshake(true, ret, false);
     client_handshake_done_ = std::chrono::steady_clock::now();
     note_security_delta();
@@ -557,6 +558,7 @@ void Connection::emit_flow_event() {
   if (!tls_version_.empty()) ev.tls_version = tls_version_;
   if (!upstream_cert_sha256_.empty()) ev.upstream_cert_sha256 = upstream_cert_sha256_;
   if (!ja4_.empty()) ev.ja4 = ja4_;
+  ev.client_resumed = client_resumed_;
   ev.security_delta = std::move(security_delta_);
   if (!scoped_bypass_.empty()) ev.rule = "auto_bypass:" + scoped_bypass_;
   if (!retest_.empty()) ev.reason = "auto_bypass_retest:" + retest_ + "," + ev.reason;

@@ -158,7 +158,10 @@ class Connection {
   void emit_tls_event(const tls::VerifyFailure& failure, const tls::PeerCertSummary& peer,
                       std::string_view action);
   // client
-  void start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn);
+  // `resumable`: the client may resume this session later (connection_resumption.cc).
+  void start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn,
+                              bool resumable);
+  void offer_resumption(const tls::ForgedCert& identity);
   void drive_client_handshake();
   void acknowledge_client_now();
   // the CA that signs this flow's identity, and the client's verdict on it
@@ -248,6 +251,8 @@ class Connection {
   std::string retest_;         // the automatic bypass this inspected flow re-tests
   bool client_rejected_ = false;
   std::optional<std::chrono::steady_clock::time_point> client_handshake_done_;
+  std::string resumption_binding_;      // what a ticket of this session is bound to
+  std::optional<bool> client_resumed_;  // once the client handshake completed
   // While relaying an inspected flow: the HTTP layer and its view of this
   // connection (the port outlives the layer).
   std::unique_ptr<ConnectionHttpPort> http_port_;

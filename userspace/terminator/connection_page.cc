@@ -56,7 +56,7 @@ void Connection::show_untrusted_page(bool prompt, const tls::VerifyFailure& fail
   // Our own CA vouches for the name only to show this page: the upstream's
   // content never follows over this session.
   auto identity = ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host());
-  start_client_handshake(*identity, &page_alpn_);
+  start_client_handshake(*identity, &page_alpn_, /*resumable=*/false);
 }
 
 void Connection::show_rule_block_page() {
@@ -71,7 +71,7 @@ void Connection::show_rule_block_page() {
       page_alpn_, pages::make_rule_block_handler(requested_host(), verdict_.rule_name));
   // No upstream is contacted: the gateway CA vouches for the name only to say "blocked".
   auto identity = ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host());
-  start_client_handshake(*identity, &page_alpn_);
+  start_client_handshake(*identity, &page_alpn_, /*resumable=*/false);
 }
 
 // serving_page: decrypt what the client sent, let the responder answer.

@@ -223,7 +223,7 @@ std::shared_ptr<const tls::ForgedCert> Connection::forge_mirroring_upstream() {
 
 void Connection::relay_with_identity(std::shared_ptr<const tls::ForgedCert> identity) {
   if (!identity) return;  // refused already
-  start_client_handshake(*identity, &upstream_alpn_);
+  start_client_handshake(*identity, &upstream_alpn_, /*resumable=*/true);
 }
 
 void Connection::emit_tls_event(const tls::VerifyFailure& failure, const tls::PeerCertSummary& peer,
@@ -249,7 +249,8 @@ void Connection::emit_tls_event(const tls::VerifyFailure& failure, const tls::Pe
 
 // Answers the client with `identity`, replaying its ClientHello into our
 // TLS server; `alpn` is what to select from the client's offer.
-void Connection::start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn) {
+void Connection::start_client_handshake(const tls::ForgedCert& identity, const std::string* alpn,
+                                        bool resumable) {
   state_ = State::client_handshake;
   client_ssl_ = new_memory_ssl(ctx_.client_facing_ctx.get(), side(Side::client).out);
   if (!client_ssl_) {
@@ -259,6 +260,7 @@ void Connection::start_client_handshake(const tls::ForgedCert& identity, const s
   SSL_set_accept_state(client_ssl_.get());
   tls::set_forged_identity(client_ssl_.get(), identity);
   tls::set_alpn_choice(client_ssl_.get(), alpn);
+  if (resumable) offer_resumption(identity);  // connection_resumption.cc
   const auto& flight = hello_.raw();
   give_ciphertext(client_ssl_.get(), flight);
   hello_.clear();

@@ -14,6 +14,7 @@
 #include "events/event_log.h"
 #include "forging/forged_cert_cache.h"
 #include "forging/leaf_forger.h"
+#include "forging/ticket_keys.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
 #include "policy/rule.h"
@@ -77,6 +78,8 @@ struct TerminatorContext {
   TerminatorSettings settings;
   std::atomic<std::shared_ptr<const policy::RuleSet>> rules;
   tls::SslCtxPtr upstream_ctx;
+  // Seal the session tickets of client_facing_ctx (declared first: outlives it).
+  std::unique_ptr<tls::TicketKeys> ticket_keys;
   tls::SslCtxPtr client_facing_ctx;
   // The gateway's CAs: which generation signs for a rule and a client
   // (rotation, fallback, adoption: tls/ca_registry.h).
