@@ -3,23 +3,27 @@
 # target calls built with coverage), starting from its corpus in the tree, and
 # merges into that corpus the inputs that reached new coverage (libFuzzer's
 # -merge=1: only those, so the corpus stays small):
-#   ./tests/fuzz/run.sh <client_hello|record_reader|config|http1|nfqueue> [seconds]
+#   ./tests/fuzz/run.sh <client_hello|record_reader|config|http1|icap|nfqueue> [seconds]
 # Ends with the run's row for tests/fuzz/RUNS.md (date, duration, execs, cov,
 # ft from libFuzzer's final stats). Crashes are written to tests/fuzz/crashes/;
 # add them to the corpus once fixed so that ctest replays them forever.
 # TLSGATE_FUZZ_BUILD_DIR: the clang build (default build-fuzz).
+# TLSGATE_FUZZ_SKIP_BUILD=1: use the binary already built there (runs in
+# parallel must not build in one directory at the same time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-usage="usage: run.sh <client_hello|record_reader|config|http1|nfqueue> [seconds]"
+usage="usage: run.sh <client_hello|record_reader|config|http1|icap|nfqueue> [seconds]"
 target=${1:?$usage}
 seconds=${2:-60}
 build=${TLSGATE_FUZZ_BUILD_DIR:-build-fuzz}
 corpus=tests/fuzz/corpus/$target
 [[ -d $corpus ]] || { echo "run.sh: no corpus $corpus ($usage)" >&2; exit 2; }
 
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTLSGATE_SANITIZE=ON -DTLSGATE_FUZZ=ON >/dev/null
-ninja -C "$build" "fuzz_$target"
+if [[ -z ${TLSGATE_FUZZ_SKIP_BUILD:-} ]]; then
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DTLSGATE_SANITIZE=ON -DTLSGATE_FUZZ=ON >/dev/null
+  ninja -C "$build" "fuzz_$target"
+fi
 fuzzer=$build/tests/fuzz/fuzz_$target
 work=$build/corpus/$target  # everything this and earlier runs found
 mkdir -p tests/fuzz/crashes "$work"
@@ -41,7 +45,8 @@ after=$(find "$corpus" -type f | wc -l)
 
 done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | head -1)  # the run's, not the merge's
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+seed_cov=$(grep -E '^#[0-9]+[[:space:]]+INITED' "$log" | head -1 | sed -E -n 's/.* cov: ([0-9]+).*/\1/p')
 cov=$(sed -E -n 's/.* cov: ([0-9]+).*/\1/p' <<<"$done_line")
 ft=$(sed -E -n 's/.* ft: ([0-9]+).*/\1/p' <<<"$done_line")
-echo "| $started | fuzz_$target | ${seconds} s | $execs | $cov | $ft |" \
-  "$before → $after files ($(du -sk "$corpus" | cut -f1) KiB) |"
+echo "| $started | fuzz_$target | ${seconds} s | $execs | $seed_cov | $cov | $ft |" \
+  "$before → $after files ($(du -sk --apparent-size "$corpus" | cut -f1) KiB) |"

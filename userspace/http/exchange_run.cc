@@ -242,7 +242,7 @@ void ExchangeRun::apply_resume(DeferredResume r) {
 void ExchangeRun::resume_proceed() {
   if (ended_) return;
   if (stepping_) {
-    deferred_.emplace();
+    deferred_ = DeferredResume{};  // not emplace(): clang 14 rejects it (nested NSDMI)
     return;
   }
   Message* m = holding_message();
@@ -258,7 +258,7 @@ void ExchangeRun::resume_proceed() {
 void ExchangeRun::resume_respond(LocalReply reply) {
   if (ended_) return;
   if (stepping_) {
-    deferred_.emplace();
+    deferred_ = DeferredResume{};  // not emplace(): clang 14 rejects it (nested NSDMI)
     deferred_->kind = DeferredResume::Kind::respond;
     deferred_->reply = std::move(reply);
     return;
@@ -270,7 +270,7 @@ void ExchangeRun::resume_respond(LocalReply reply) {
 void ExchangeRun::resume_replace_request(RequestHead head, std::string body) {
   if (ended_) return;
   if (stepping_) {
-    deferred_.emplace();
+    deferred_ = DeferredResume{};  // not emplace(): clang 14 rejects it (nested NSDMI)
     deferred_->kind = DeferredResume::Kind::replace;
     deferred_->request = std::move(head);
     deferred_->body = std::move(body);
@@ -288,7 +288,7 @@ void ExchangeRun::resume_replace_request(RequestHead head, std::string body) {
 void ExchangeRun::resume_replace_response(ResponseHead head, std::string body) {
   if (ended_) return;
   if (stepping_) {
-    deferred_.emplace();
+    deferred_ = DeferredResume{};  // not emplace(): clang 14 rejects it (nested NSDMI)
     deferred_->kind = DeferredResume::Kind::replace;
     deferred_->response = std::move(head);
     deferred_->body = std::move(body);
