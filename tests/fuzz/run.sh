@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes one target with libFuzzer (clang, ASan+UBSan; every library the
-# target calls built with coverage), starting from its corpus in the tree, and
-# merges into that corpus the inputs that reached new coverage (libFuzzer's
-# -merge=1: only those, so the corpus stays small):
+# target calls built with coverage), starting from its corpus in the tree, then
+# minimizes that corpus (the named seeds, plus the fewest inputs that keep
+# every edge this and earlier runs reached: -merge=1 -use_counters=0):
 #   ./tests/fuzz/run.sh <client_hello|record_reader|config|http1|icap|nfqueue> [seconds]
 # Ends with the run's row for tests/fuzz/RUNS.md (date, duration, execs, cov,
 # ft from libFuzzer's final stats). Crashes are written to tests/fuzz/crashes/;
@@ -40,7 +40,16 @@ if ((status != 0)); then
 fi
 
 before=$(find "$corpus" -type f | wc -l)
-"$fuzzer" -merge=1 "$corpus" "$work" >>"$log" 2>&1
+# The corpus in the tree: the named seeds, and the smallest set of inputs
+# (named by their SHA-1, as libFuzzer names them) that keeps every edge seen.
+min=$(mktemp -d)
+"$fuzzer" -merge=1 -use_counters=0 "$min" "$corpus" "$work" >>"$log" 2>&1
+find "$corpus" -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' -delete
+seeds=$(find "$corpus" -type f -exec sha1sum {} + | cut -d' ' -f1)
+for f in "$min"/*; do
+  grep -qx "$(basename "$f")" <<<"$seeds" || cp "$f" "$corpus/"
+done
+rm -rf "$min"
 after=$(find "$corpus" -type f | wc -l)
 
 done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | head -1)  # the run's, not the merge's
