@@ -5,6 +5,8 @@
 #include <charconv>
 #include <string>
 
+#include "common/ip_address.h"
+
 namespace tlsgate::http {
 
 namespace {
@@ -69,6 +71,12 @@ bool port_allowed(std::string_view port, const FlowContext& flow) {
 bool name_matches(const std::string& host, std::string_view pattern) {
   std::string p = normalized_name(pattern);
   if (p == host) return true;
+  // An address however it is written ("2001:db8:0::1" is "2001:db8::1").
+  auto host_ip = IpAddress::parse(host);
+  if (host_ip) {
+    auto pattern_ip = IpAddress::parse(p);
+    return pattern_ip && *pattern_ip == *host_ip;
+  }
   if (p.size() < 3 || p.compare(0, 2, "*.") != 0) return false;
   size_t dot = host.find('.');
   if (dot == std::string::npos || dot == 0) return false;

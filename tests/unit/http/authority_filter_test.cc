@@ -55,7 +55,7 @@ TEST(AuthorityMatchesFlow, TheFlowsOwnPortIsAsGoodAsTheDefault) {
 TEST(AuthorityMatchesFlow, WithoutSniTheUpstreamCertificateNamesDecide) {
   FlowContext f = without_sni({"example.com", "*.example.net", "192.0.2.7", "2001:db8::1"});
   for (const char* ok : {"example.com", "EXAMPLE.com.", "a.example.net", "b.example.net:443",
-                         "192.0.2.7", "[2001:db8::1]", "[2001:db8::1]:443"}) {
+                         "192.0.2.7", "[2001:db8::1]", "[2001:db8::1]:443", "[2001:DB8:0::1]"}) {
     EXPECT_TRUE(authority_matches_flow(ok, f)) << ok;
   }
   // RFC 6125: the wildcard is one whole leftmost label, never the apex or deeper.

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""The cost of the active HTTP layer on HTTP/1.1 inspected flows (DESIGN.md
+§4a; issue 12 item 5): tlsgated with the layer against tlsgated of the commit
+before it (decrypt, observe passively, relay), in one run on one bench lab.
+The two binaries alternate, in opposite order every other repetition; each
+figure's ratio is the median of the per-repetition ratios. Figures:
+
+  bulk 1 flow   bench_tls_load bulk, one keep-alive flow downloading /bulk
+  requests/s    h2load --h1, 8 keep-alive connections, GET / (3-byte body)
+  memory        KiB per idle inspected connection (1000 held, one GET each)
+
+Writes (or replaces) its section of bench/RESULTS.md.
+
+    sudo python3 bench/http1_layer_vs_relay.py --layer build-bench --relay OLD/build-bench
+
+Both builds as bench/run.sh makes them (Release, no sanitizers); the bench
+tools come from --layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import pathlib
+import re
+import statistics
+import sys
+
+from bench_lab import (INSPECT_NAME, INSPECT_V4, BenchUpstream, Lab, bench_lab_id,
+                       client_bundle, set_sysctls)
+import lab_sites as plan
+from bench_measure import LoadRunner, LoadSpec, hold_memory
+from bench_peers import Tlsgate
+
+HERE = pathlib.Path(__file__).resolve().parent
+SECTION = "## HTTP/1.1 through the HTTP layer against the relay"
+REQS_RE = re.compile(r"finished in [\d.]+\w+, ([\d.]+) req/s")
+DONE_RE = re.compile(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded")
+
+
+def binaries(build: pathlib.Path) -> dict[str, str]:
+    build = build.resolve()
+    found = {"tlsgated": build / "userspace/daemon/tlsgated",
+             "tlsgatectl": build / "userspace/ctl/tlsgatectl",
+             "load": build / "bench/bench_tls_load", "leaves": build / "bench/bench_leaf_batch"}
+    for path in found.values():
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"bench: {path} is not built")
+    return {k: str(v) for k, v in found.items()}
+
+
+def h1_requests(lab: Lab, requests: int, connections: int) -> float:
+    argv = ["h2load", "--h1", "-n", str(requests), "-c", str(connections),
+            f"--connect-to={INSPECT_V4}:443", f"https://{INSPECT_NAME}/"]
+    proc = lab.topology.run_in("client", argv, check=False, timeout=300)
+    rate, done = REQS_RE.search(proc.stdout), DONE_RE.search(proc.stdout)
+    if proc.returncode != 0 or rate is None or done is None or int(done.group(2)) != requests:
+        raise RuntimeError(f"h2load failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return float(rate.group(1))
+
+
+def measure(lab: Lab, bins: dict, runner: LoadRunner, trust: pathlib.Path, loader: str,
+            args) -> dict[str, float]:
+    os.environ["TLSGATED"], os.environ["TLSGATECTL"] = bins["tlsgated"], bins["tlsgatectl"]
+    proxy = Tlsgate(lab, bins["tlsgated"])
+    proxy.start()
+    try:
+        h1_requests(lab, args.requests // 10, args.connections)  # warm-up
+        got = {"requests": h1_requests(lab, args.requests, args.connections)}
+        bulk = runner.run(LoadSpec("bulk", INSPECT_V4, "1.3", sni=INSPECT_NAME, concurrency=1,
+                                   threads=1, path="/bulk"), proxy)
+        got["bulk1"] = bulk.value
+        mem = hold_memory(lab, loader, trust, proxy, INSPECT_V4, INSPECT_NAME, args.hold)
+        got["memory"] = mem.kib_per_connection
+        return got
+    finally:
+        proxy.stop()
+
+
+def write_section(results: pathlib.Path, text: str) -> None:
+    old = results.read_text() if results.exists() else "# tlsgate benchmark results\n"
+    start = old.find(SECTION)
+    if start >= 0:
+        end = old.find("\n## ", start + len(SECTION))
+        old = old[:start] + (old[end + 1:] if end >= 0 else "")
+    results.write_text(old.rstrip("\n") + "\n\n" + text)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--layer", type=pathlib.Path, required=True, help="build with the HTTP layer")
+    ap.add_argument("--relay", type=pathlib.Path, required=True, help="build of the commit before")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=3.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--hold", type=int, default=1000)
+    ap.add_argument("--out", type=pathlib.Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench: run as root (network namespaces, BPF)", file=sys.stderr)
+        return 77
+    builds = {"relay": binaries(args.relay), "layer": binaries(args.layer)}
+    load_before = os.getloadavg()[0]
+    rows = []
+    with Lab(bench_lab_id(), sites=[plan.site("good.lab.test")]) as lab:
+        set_sysctls(lab)
+        upstream = BenchUpstream(lab, lab.dir / "bench-nginx", builds["layer"]["leaves"], 100)
+        upstream.start()
+        try:
+            first = Tlsgate(lab, builds["layer"]["tlsgated"])
+            os.environ["TLSGATED"] = builds["layer"]["tlsgated"]
+            os.environ["TLSGATECTL"] = builds["layer"]["tlsgatectl"]
+            first.start()  # creates the gateway CA both binaries sign with
+            trust = client_bundle(lab, lab.dir)
+            first.stop()
+            runner = LoadRunner(lab, builds["layer"]["load"], trust, args.warmup, args.duration)
+            for rep in range(args.reps):
+                order = ["relay", "layer"] if rep % 2 == 0 else ["layer", "relay"]
+                got = {name: measure(lab, builds[name], runner, trust, builds["layer"]["load"],
+                                     args) for name in order}
+                rows.append(got)
+                print(f"rep {rep}: " + ", ".join(
+                    f"{k} relay {got['relay'][k]:.1f} layer {got['layer'][k]:.1f}"
+                    for k in ("requests", "bulk1", "memory")), flush=True)
+        finally:
+            upstream.stop()
+
+    def cell(name: str, key: str) -> str:
+        v = [r[name][key] for r in rows]
+        return f"{statistics.median(v):.1f} ({min(v):.1f}–{max(v):.1f})"
+
+    def ratio(key: str) -> str:
+        v = [r["layer"][key] / r["relay"][key] for r in rows]
+        return f"**{statistics.median(v):.2f}** ({min(v):.2f}–{max(v):.2f})"
+
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = (f"{SECTION}\n\n"
+            f"Written by `sudo python3 bench/http1_layer_vs_relay.py` on {when}: "
+            f"{args.reps} repetitions alternating the two binaries (Release, no sanitizers) on "
+            f"one bench lab. *Relay*: tlsgated of the commit before the HTTP layer (decrypt, "
+            f"observe HTTP/1.1 passively, relay); *layer*: every request parsed by the strict "
+            f"HTTP/1.1 engine and run through the filter chain (authority), bodies forwarded "
+            f"by the engine. 1-minute load average {load_before:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after (two cores shared with other work: noisy).\n\n"
+            f"| figure | relay | layer | layer / relay |\n|---|---|---|---|\n"
+            f"| HTTP/1.1 requests/s (h2load --h1, {args.connections} keep-alive connections, "
+            f"{args.requests} GETs of 3 bytes) | {cell('relay', 'requests')} | "
+            f"{cell('layer', 'requests')} | {ratio('requests')} |\n"
+            f"| bulk 1 flow, MB/s ({args.duration:g} s after {args.warmup:g} s) | "
+            f"{cell('relay', 'bulk1')} | {cell('layer', 'bulk1')} | {ratio('bulk1')} |\n"
+            f"| KiB per idle inspected connection ({args.hold} held) | "
+            f"{cell('relay', 'memory')} | {cell('layer', 'memory')} | {ratio('memory')} |\n\n"
+            f"Goals (issue 12 item 5): throughput and requests/s ≥ 0.9× the relay; memory per "
+            f"idle inspected connection ≤ 32 KiB.\n")
+    write_section(args.out, text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
