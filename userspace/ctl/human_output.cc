@@ -114,6 +114,19 @@ std::string format_status(const json& s) {
                             (reload.value("ok", false) ? std::string("ok")
                                                        : "refused: " + field(reload, "error"))});
   }
+  for (const auto& service : s.value("icap", json::array())) {
+    std::string state =
+        !service.contains("up") ? std::string("unknown")
+        : service.value("up", false)
+            ? std::string("up")
+            : "DOWN for " + format_duration(service.value("down_for_s", int64_t{0}));
+    rows.push_back({"icap " + field(service, "name"),
+                    state + ", " + field(service, "method") + " " + field(service, "url") +
+                        ", istag " +
+                        (field(service, "istag").empty() ? "-" : field(service, "istag")) + ", " +
+                        field(service, "connections") + " connections, on_error " +
+                        field(service, "on_error")});
+  }
   return out + text_table(rows);
 }
 

@@ -132,7 +132,22 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   context_->exception_tokens = exception_tokens_.get();
   context_->exceptions = exceptions_.get();
   context_->advisor = advisor_.get();
-  request_filters_ = std::make_unique<terminator::RequestFilters>();
+  // [[icap]]: resolved once here (a worker never resolves a name); the
+  // filter factory joins the request filters (terminator/request_filters.cc).
+  context_->icap_services = icap::resolve_services(config_.icap_services);
+  auto icap_shared = std::make_shared<icap::IcapFilterShared>();
+  icap_shared->services = config_.icap_services;
+  std::vector<std::string> icap_names;
+  for (const auto& s : config_.icap_services) icap_names.push_back(s.name);
+  icap_stats_ = std::make_shared<icap::ScanStats>(std::move(icap_names));
+  icap_shared->stats = icap_stats_;
+  icap_shared->events = events_.get();
+  icap_shared->rules = &context_->rules;
+  std::unique_ptr<icap::IcapFilterFactory> icap_filters;
+  if (!config_.icap_services.empty()) {
+    icap_filters = std::make_unique<icap::IcapFilterFactory>(std::move(icap_shared));
+  }
+  request_filters_ = std::make_unique<terminator::RequestFilters>(std::move(icap_filters));
   context_->request_filters = request_filters_.get();
   offload_ = std::make_unique<KernelOffload>(*context_, config_);
 

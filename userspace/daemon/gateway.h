@@ -21,6 +21,8 @@
 #include "events/event_log.h"
 #include "forging/forged_cert_cache.h"
 #include "forging/leaf_forger.h"
+#include "icap/icap_filter.h"
+#include "icap/scan_stats.h"
 #include "kernel/kernel_side.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
@@ -77,6 +79,8 @@ class Gateway {
   events::EventLog& events() const { return *events_; }
   // Bypass suggestions and automatic scoped bypasses (DESIGN.md §7).
   suggest::BypassAdvisor& advisor() { return *advisor_; }
+  // The counters of the antivirus filter (ICAP).
+  const icap::ScanStats& icap_stats() const { return *icap_stats_; }
 
  private:
   config::GatewayConfig config_;
@@ -93,6 +97,7 @@ class Gateway {
   std::unique_ptr<pages::ExceptionToken> exception_tokens_;
   std::unique_ptr<pages::ExceptionStore> exceptions_;
   std::unique_ptr<suggest::BypassAdvisor> advisor_;
+  std::shared_ptr<icap::ScanStats> icap_stats_;
   std::unique_ptr<terminator::RequestFilters> request_filters_;  // of inspected flows
   std::unique_ptr<terminator::TerminatorContext> context_;
   std::unique_ptr<KernelOffload> offload_;  // prober, kernel adapters, NFQUEUE classifier

@@ -247,7 +247,38 @@ json GatewayControl::status() {
       {"metrics_listen", c.metrics_listen ? c.metrics_listen->to_string() : ""},
       {"event_journal", c.event_journal},
       {"last_reload", reload_info},
+      {"icap", icap_status()},
   };
+}
+
+// Each [[icap]] service as the workers see it: up, or down since when (and
+// for how long), its ISTag and open connections.
+json GatewayControl::icap_status() {
+  const auto& services = gateway_.config().icap_services;
+  json out = json::array();
+  if (services.empty()) return out;
+  const auto states = gateway_.terminator().icap_states(kFlowSnapshotWait);
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < services.size(); ++i) {
+    json s = {{"name", services[i].name},
+              {"url", services[i].url.to_string()},
+              {"method", config::to_string(services[i].method)},
+              {"on_error", config::to_string(services[i].on_error)}};
+    if (i < states.size()) {
+      const icap::ServiceState& st = states[i];
+      s["up"] = st.up;
+      if (st.down_since) {
+        s["down_for_s"] =
+            std::chrono::duration_cast<std::chrono::seconds>(now - *st.down_since).count();
+      }
+      s["istag"] = st.istag;
+      s["connections"] = st.connections;
+      s["busy"] = st.busy;
+      s["waiting"] = st.waiting;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 json GatewayControl::flows() {

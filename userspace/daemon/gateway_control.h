@@ -44,6 +44,7 @@ class GatewayControl {
  private:
   nlohmann::json status();
   nlohmann::json flows();
+  nlohmann::json icap_status();
   nlohmann::json stats();
   nlohmann::json list_rules();
   nlohmann::json add_rule(const nlohmann::json& request, const control::PeerCredentials& peer);

@@ -132,6 +132,7 @@ std::string render_metrics(const Gateway& gateway, const ControlCounters& contro
                       "Rules added or deleted through tlsgatectl.",
                       "counter",
                       {{{}, static_cast<double>(control.rule_edits.load())}}});
+  for (auto& f : gateway.icap_stats().families()) families.push_back(std::move(f));
   return metrics::render(families);
 }
 

@@ -27,6 +27,7 @@ enum class OpKind : uint8_t {
   poll_client,    // end of a kernel-spliced flow's client socket (POLLRDHUP ...)
   poll_upstream,  // same, upstream socket
   timer,          // a connection's own timer (kernel splice drain checks)
+  icap,           // the worker's ICAP client (slot: its own operation id)
 };
 
 struct OpTag {

@@ -7,10 +7,13 @@
 
 namespace tlsgate::terminator {
 
-RequestFilters::RequestFilters() {
+RequestFilters::RequestFilters(std::unique_ptr<http::HttpFilterFactory> icap) {
   // 1. Host / :authority names the flow's SNI (or upstream certificate), else 421.
   factories_.push_back(std::make_unique<http::AuthorityFilterFactory>());
-  // 2. URL rules, 3. threat lists, 4. ICAP: added by their owners, in this order.
+  // 2. URL rules, 3. threat lists: added by their owners, in this order.
+  // 4. ICAP: bodies held until the antivirus service answered (last, so that
+  //    nothing the other filters refuse is ever scanned).
+  if (icap) factories_.push_back(std::move(icap));
 }
 
 http::FilterChain RequestFilters::make_chain(const http::FlowContext& flow) const {

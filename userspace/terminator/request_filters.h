@@ -13,7 +13,9 @@ namespace tlsgate::terminator {
 
 class RequestFilters {
  public:
-  RequestFilters();
+  // `icap`: the antivirus step (icap/icap_filter.h), last in the chain;
+  // null: none.
+  explicit RequestFilters(std::unique_ptr<http::HttpFilterFactory> icap = nullptr);
   // The flow's filters in chain order (a factory may skip the flow).
   http::FilterChain make_chain(const http::FlowContext& flow) const;
 

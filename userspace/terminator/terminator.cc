@@ -62,6 +62,43 @@ FlowListing Terminator::flows(std::chrono::milliseconds wait) const {
   return listing;
 }
 
+std::vector<icap::ServiceState> Terminator::icap_states(std::chrono::milliseconds wait) const {
+  std::vector<std::future<std::vector<icap::ServiceState>>> answers;
+  for (const auto& w : workers_) {
+    auto promise = std::make_shared<std::promise<std::vector<icap::ServiceState>>>();
+    answers.push_back(promise->get_future());
+    w->post_task([promise, worker = w.get()] { promise->set_value(worker->icap_states()); });
+  }
+  std::vector<icap::ServiceState> out;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (auto& answer : answers) {
+    if (answer.wait_until(deadline) != std::future_status::ready) continue;
+    std::vector<icap::ServiceState> states;
+    try {
+      states = answer.get();
+    } catch (const std::future_error&) {
+      continue;
+    }
+    if (out.empty()) {
+      out = std::move(states);
+      continue;
+    }
+    for (size_t i = 0; i < out.size() && i < states.size(); ++i) {
+      icap::ServiceState& sum = out[i];
+      const icap::ServiceState& s = states[i];
+      sum.up = sum.up && s.up;
+      if (s.down_since && (!sum.down_since || *s.down_since < *sum.down_since)) {
+        sum.down_since = s.down_since;
+      }
+      if (sum.istag.empty()) sum.istag = s.istag;
+      sum.connections += s.connections;
+      sum.busy += s.busy;
+      sum.waiting += s.waiting;
+    }
+  }
+  return out;
+}
+
 std::map<std::string, uint64_t> Terminator::counters() const {
   std::map<std::string, uint64_t> out;
   for (const auto& w : workers_) {

@@ -35,6 +35,9 @@ class Terminator {
   // within `wait` is counted in workers_not_answering instead.
   FlowListing flows(std::chrono::milliseconds wait) const;
   size_t worker_count() const { return workers_.size(); }
+  // Any thread: each ICAP service as the workers see it, summed (up only
+  // when every answering worker has it up; down since the earliest).
+  std::vector<icap::ServiceState> icap_states(std::chrono::milliseconds wait) const;
 
  private:
   const TerminatorContext& ctx_;

@@ -15,6 +15,7 @@
 #include "forging/forged_cert_cache.h"
 #include "forging/leaf_forger.h"
 #include "forging/ticket_keys.h"
+#include "icap/icap_ring_client.h"
 #include "pages/exception_store.h"
 #include "pages/exception_token.h"
 #include "policy/rule.h"
@@ -110,6 +111,9 @@ struct TerminatorContext {
   // The per-request filters of inspected flows (request_filters.cc). Null:
   // requests are relayed unchecked.
   const RequestFilters* request_filters = nullptr;
+  // [[icap]] services, resolved at start: each worker keeps a client with
+  // its own connections to them on its ring (icap/icap_ring_client.h).
+  std::vector<icap::ServiceTarget> icap_services;
 };
 
 }  // namespace tlsgate::terminator

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "icap/worker_client.h"
+
 namespace tlsgate::terminator {
 
 namespace {
@@ -62,6 +64,13 @@ void Worker::run() {
   // it to the thread that submits.
   ring_ = std::make_unique<IoRing>(kRingEntries);
   buffers_ = std::make_unique<ProvidedBuffers>(*ring_, kBufferGroup, kBufferCount, kBufferSize);
+  if (!ctx_.icap_services.empty()) {
+    icap_ = std::make_unique<icap::IcapRingClient>(ring_->raw(), static_cast<uint8_t>(OpKind::icap),
+                                                   ctx_.icap_services);
+  }
+  // The ICAP filters of this worker's flows scan with this worker's client.
+  icap::WorkerClientBinding icap_binding(icap_.get());
+  if (icap_) icap_->start();
   for (size_t i = 0; i < listeners_.size(); ++i) arm_accept(i);
   arm_wakeup();
   while (!stopping_) {
@@ -76,6 +85,7 @@ void Worker::run() {
   for (int round = 0; round < 100; ++round) {
     bool busy = false;
     for (auto& c : slots_) busy |= c && !c->can_free();
+    if (icap_ && !icap_->shut_down()) busy = true;
     if (!busy) break;
     io_uring_submit(ring_->raw());
     __kernel_timespec ts{0, 10'000'000};
@@ -84,7 +94,8 @@ void Worker::run() {
     ring_->drain([this](const io_uring_cqe& c) { on_cqe(c); });
   }
   mailbox_->close();
-  slots_.clear();
+  slots_.clear();  // their ICAP filters cancel scans: the client goes after them
+  icap_.reset();
   buffers_.reset();
   ring_.reset();
 }
@@ -116,6 +127,10 @@ void Worker::on_cqe(const io_uring_cqe& cqe) {
     }
     deliver_mail();
     arm_wakeup();
+    return;
+  }
+  if (tag.kind == OpKind::icap) {
+    if (icap_) icap_->on_completion(tag.slot, cqe.res);
     return;
   }
   if (tag.slot >= slots_.size() || !slots_[tag.slot]) return;
@@ -229,6 +244,10 @@ std::vector<FlowSnapshot> Worker::snapshot_flows() const {
     if (c && c->state() != Connection::State::closed) out.push_back(c->snapshot(index_));
   }
   return out;
+}
+
+std::vector<icap::ServiceState> Worker::icap_states() const {
+  return icap_ ? icap_->states() : std::vector<icap::ServiceState>{};
 }
 
 ConnectionWaker Worker::waker(Connection& c) {

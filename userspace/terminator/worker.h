@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "icap/icap_ring_client.h"
 #include "terminator/connection.h"
 #include "terminator/flow_snapshot.h"
 #include "terminator/io_ring.h"
@@ -34,6 +35,8 @@ class Worker final : public ConnectionIo {
   void post_task(std::function<void()> task) { mailbox_->post_task(std::move(task)); }
   // Worker thread only (from a posted task): its live flows.
   std::vector<FlowSnapshot> snapshot_flows() const;
+  // Worker thread only (from a posted task): its view of each ICAP service.
+  std::vector<icap::ServiceState> icap_states() const;
 
   // ConnectionIo
   void recv(Connection& c, Side side, const __kernel_timespec& timeout, bool absolute) override;
@@ -68,6 +71,7 @@ class Worker final : public ConnectionIo {
 
   std::unique_ptr<IoRing> ring_;
   std::unique_ptr<ProvidedBuffers> buffers_;
+  std::unique_ptr<icap::IcapRingClient> icap_;      // null: no [[icap]] services
   std::vector<std::unique_ptr<Connection>> slots_;  // indexed by Connection::slot()
   std::vector<uint32_t> free_slots_;
   // The client-limit lease of each slot's connection (empty without a limit).

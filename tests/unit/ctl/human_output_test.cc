@@ -79,3 +79,37 @@ TEST(HumanOutput, StatusShowsWhereThingsAre) {
 
 }  // namespace
 }  // namespace tlsgate::ctl
+
+namespace tlsgate::ctl {
+namespace {
+
+TEST(HumanOutput, StatusShowsEachIcapService) {
+  nlohmann::json status = {{"version", "0.1.0"}, {"pid", 1}, {"uptime_s", 5}};
+  status["icap"] = nlohmann::json::array({{{"name", "av"},
+                                           {"url", "icap://127.0.0.1:1344/avscan"},
+                                           {"method", "respmod"},
+                                           {"on_error", "block"},
+                                           {"up", true},
+                                           {"istag", "CI0001-x"},
+                                           {"connections", 3}},
+                                          {{"name", "dlp"},
+                                           {"url", "icap://10.0.0.9:1344/dlp"},
+                                           {"method", "reqmod"},
+                                           {"on_error", "pass"},
+                                           {"up", false},
+                                           {"down_for_s", 125},
+                                           {"istag", ""},
+                                           {"connections", 0}}});
+  const std::string text = format_status(status);
+  EXPECT_NE(text.find("icap av"), std::string::npos) << text;
+  EXPECT_NE(text.find("up, respmod icap://127.0.0.1:1344/avscan, istag CI0001-x, 3 connections"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("DOWN for 2m05s, reqmod icap://10.0.0.9:1344/dlp, istag -, 0 connections, "
+                      "on_error pass"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace tlsgate::ctl
