@@ -105,6 +105,7 @@ class Gateway:
         self.pin_dir = BPFFS / f"tlsgate-{topology.lab_id}"
         self.process: subprocess.Popen | None = None
         self.pid: int | None = None
+        self.icap: list[dict] = []  # [[icap]] services, key -> value
 
     def write_config(self) -> None:
         sections = {
@@ -121,6 +122,9 @@ class Gateway:
         for section, values in sections.items():
             lines.append(f"[{section}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
+        for service in self.icap:
+            lines.append("[[icap]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in service.items()]
         for rule in self.rules:
             lines.append("[[rule]]")
             lines += [f"{k} = {toml_value(v)}" for k, v in rule.items()]
