@@ -68,14 +68,30 @@ std::map<std::string, uint64_t> LoadCounters::errors() const {
   return errors_;
 }
 
+void LoadCounters::record_first_byte(double ms) {
+  std::lock_guard lock(mutex_);
+  first_byte_ms_.push_back(ms);
+}
+
+std::vector<double> LoadCounters::first_byte_ms() const {
+  std::lock_guard lock(mutex_);
+  return first_byte_ms_;
+}
+
 tls::SslCtxPtr make_client_ctx(const LoadOptions& options) {
   tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) throw std::runtime_error("SSL_CTX_new failed");
   SSL_CTX_set_min_proto_version(ctx.get(), options.tls_version);
   SSL_CTX_set_max_proto_version(ctx.get(), options.tls_version);
-  // Every connection is a full handshake: no session is kept or offered.
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  if (options.resume) {
+    // Each connection slot keeps the session it got and offers it next time.
+    SSL_CTX_set_session_cache_mode(ctx.get(),
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  } else {
+    // Every connection is a full handshake: no session is kept or offered.
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  }
   // One suite on every path (nginx and the proxies would each pick another
   // from the default offer): the client-side record crypto is the same work
   // whatever sits between client and server.
@@ -124,7 +140,7 @@ bool LoadLoop::open(Conn& c) {
     return false;
   }
   int one = 1;
-  setsockopt(c.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!options_.nagle) setsockopt(c.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u32 = static_cast<uint32_t>(&c - conns_.data());
@@ -134,6 +150,8 @@ bool LoadLoop::open(Conn& c) {
   SSL_set_connect_state(c.ssl.get());
   SSL_set_tlsext_host_name(c.ssl.get(), c.name.c_str());
   SSL_set1_host(c.ssl.get(), c.name.c_str());
+  if (options_.resume && c.session) SSL_set_session(c.ssl.get(), c.session.get());
+  c.first_byte_seen = false;
   c.request = "GET " + options_.path + " HTTP/1.1\r\nHost: " + c.name +
               "\r\nUser-Agent: tlsgate-bench\r\nConnection: " +
               (options_.mode == LoadMode::connect ? "close" : "keep-alive") + "\r\n\r\n";
@@ -171,6 +189,8 @@ void LoadLoop::response_done(Conn& c) {
   c.header_done = false;
   switch (options_.mode) {
     case LoadMode::connect:
+      // TLS 1.3 tickets came with the response: the session to offer next.
+      if (options_.resume) c.session.reset(SSL_get1_session(c.ssl.get()));
       close(c, true);
       open(c);
       return;
@@ -196,6 +216,13 @@ bool LoadLoop::read_response(Conn& c) {
       return false;
     }
     c.last_progress = std::chrono::steady_clock::now();
+    if (!c.first_byte_seen) {
+      c.first_byte_seen = true;
+      if (counters_.sampling.load(std::memory_order_relaxed)) {
+        counters_.record_first_byte(
+            std::chrono::duration<double, std::milli>(c.last_progress - c.request_sent).count());
+      }
+    }
     std::string_view data(buf, static_cast<size_t>(n));
     if (!c.header_done) {
       c.header.append(data);
@@ -250,6 +277,9 @@ void LoadLoop::advance(Conn& c) {
           fail(c, "handshake: " + ssl_error_text(c.ssl.get(), r));
           return;
         }
+        if (SSL_session_reused(c.ssl.get()) == 1) {
+          counters_.resumed.fetch_add(1, std::memory_order_relaxed);
+        }
         c.phase = Phase::writing;
         c.last_progress = std::chrono::steady_clock::now();
         continue;
@@ -263,6 +293,8 @@ void LoadLoop::advance(Conn& c) {
           fail(c, "writing request: " + ssl_error_text(c.ssl.get(), r));
           return;
         }
+        c.request_sent = std::chrono::steady_clock::now();
+        c.first_byte_seen = false;
         c.phase = Phase::reading;
         continue;
       }

@@ -29,13 +29,19 @@ struct LoadCounters {
   std::atomic<bool> no_new{false};        // start no new connection (runs wind down)
   std::atomic<bool> stop{false};          // end the loops now
   std::atomic<unsigned> idle_threads{0};  // loops with nothing left to do (names_once, hold)
+  std::atomic<uint64_t> resumed{0};       // handshakes that resumed a session
+  std::atomic<bool> sampling{false};      // record first-byte times (the window)
 
   void record_error(const std::string& what);
   std::map<std::string, uint64_t> errors() const;
+  // Time from a connection's first request write to its first response byte.
+  void record_first_byte(double ms);
+  std::vector<double> first_byte_ms() const;
 
  private:
   mutable std::mutex mutex_;
   std::map<std::string, uint64_t> errors_;
+  std::vector<double> first_byte_ms_;
 };
 
 tls::SslCtxPtr make_client_ctx(const LoadOptions& options);
@@ -62,6 +68,9 @@ class LoadLoop {
     bool header_done = false;
     uint64_t body_left = 0;
     std::chrono::steady_clock::time_point last_progress;
+    std::chrono::steady_clock::time_point request_sent;
+    bool first_byte_seen = false;
+    std::unique_ptr<SSL_SESSION, tls::OpenSslDeleter<SSL_SESSION_free>> session;  // resume
   };
 
   bool open(Conn& c);

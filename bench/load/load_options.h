@@ -33,6 +33,12 @@ struct LoadOptions {
   double warmup_s = 1.0;
   double duration_s = 5.0;
   double timeout_s = 15.0;  // a connection making no progress this long fails
+  // connect: each connection slot offers the session (ticket) its previous
+  // connection got, as a browser resuming its connections does.
+  bool resume = false;
+  // Leave Nagle's algorithm on (the default of many HTTP stacks) instead of
+  // TCP_NODELAY.
+  bool nagle = false;
 };
 
 }  // namespace tlsgate::bench

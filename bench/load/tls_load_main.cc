@@ -3,6 +3,7 @@
 //
 //   bench_tls_load connect|bulk|hold --target ADDR:PORT (--sni NAME | --names-file FILE
 //       [--names-once]) --tls 1.2|1.3 --ca FILE [--path P] [-c N] [-t THREADS]
+//       [--resume: offer each slot's last session] [--nagle: no TCP_NODELAY]
 //       [--warmup S] [--duration S] [--timeout S] [--hold-parallel N]
 //
 // connect: connections/s, each a full handshake (no resumption), one GET with
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -83,6 +85,10 @@ LoadOptions parse(int argc, char** argv) {
       }
     } else if (arg == "--names-once") {
       o.names_once = true;
+    } else if (arg == "--resume") {
+      o.resume = true;
+    } else if (arg == "--nagle") {
+      o.nagle = true;
     } else if (arg == "--tls") {
       const std::string v = value();
       if (v != "1.2" && v != "1.3") throw std::invalid_argument("--tls: 1.2 or 1.3");
@@ -157,6 +163,8 @@ void measure_window(const LoadOptions& o, LoadCounters& counters) {
   const uint64_t done0 = counters.completed.load();
   const uint64_t bytes0 = counters.body_bytes.load();
   const uint64_t failed0 = counters.failed.load();
+  const uint64_t resumed0 = counters.resumed.load();
+  counters.sampling = true;
   const auto start = Clock::now();
   while (seconds_since(start) < o.duration_s) {
     if (o.names_once && counters.idle_threads.load() == o.threads) break;
@@ -166,16 +174,26 @@ void measure_window(const LoadOptions& o, LoadCounters& counters) {
   const uint64_t done = counters.completed.load() - done0;
   const uint64_t bytes = counters.body_bytes.load() - bytes0;
   const uint64_t failed = counters.failed.load() - failed0;
+  const uint64_t resumed = counters.resumed.load() - resumed0;
+  counters.sampling = false;
   counters.no_new = true;
   counters.stop = true;
+  std::vector<double> first_byte = counters.first_byte_ms();
+  std::sort(first_byte.begin(), first_byte.end());
+  auto percentile = [&](double p) {
+    if (first_byte.empty()) return 0.0;
+    return first_byte[static_cast<size_t>(p * static_cast<double>(first_byte.size() - 1))];
+  };
   std::printf(
       "{\"mode\": \"%s\", \"completed\": %llu, \"failed\": %llu, \"seconds\": %.3f, "
       "\"per_second\": %.1f, \"body_bytes\": %llu, \"mbytes_per_second\": %.1f, "
+      "\"resumed\": %llu, \"first_byte_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"n\": %zu}, "
       "\"errors\": %s}\n",
       o.mode == LoadMode::connect ? "connect" : "bulk", static_cast<unsigned long long>(done),
       static_cast<unsigned long long>(failed), elapsed, static_cast<double>(done) / elapsed,
       static_cast<unsigned long long>(bytes), static_cast<double>(bytes) / elapsed / 1e6,
-      errors_json(counters).c_str());
+      static_cast<unsigned long long>(resumed), percentile(0.50), percentile(0.99),
+      first_byte.size(), errors_json(counters).c_str());
 }
 
 // hold: ready once every connection is idle or failed; then until stdin closes.

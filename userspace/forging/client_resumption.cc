@@ -102,7 +102,11 @@ SSL_TICKET_RETURN check_binding(SSL* ssl, SSL_SESSION* session, const unsigned c
       len != expected->size() || std::memcmp(data, expected->data(), len) != 0) {
     return SSL_TICKET_RETURN_IGNORE_RENEW;
   }
-  return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+  // TLS 1.3 clients use a ticket once: a resumed connection needs a new one.
+  if (status == SSL_TICKET_SUCCESS_RENEW || SSL_version(ssl) == TLS1_3_VERSION) {
+    return SSL_TICKET_RETURN_USE_RENEW;
+  }
+  return SSL_TICKET_RETURN_USE;
 }
 
 }  // namespace

@@ -97,6 +97,16 @@ TEST_P(ClientResumption, SameBindingResumesOnAnotherConnectionOfTheContext) {
   EXPECT_EQ(X509_cmp(peer, forged_->leaf.get()), 0);
 }
 
+TEST_P(ClientResumption, ResumedConnectionsKeepResuming) {
+  Outcome last = connect(nullptr, &binding_);
+  for (int i = 0; i < 4; ++i) {
+    Outcome next = connect(last.session.get(), &binding_);
+    ASSERT_TRUE(next.completed);
+    EXPECT_TRUE(next.resumed) << "connection " << i + 2;
+    last = std::move(next);
+  }
+}
+
 TEST_P(ClientResumption, ChangedBindingMeansAFullHandshakeAndANewTicket) {
   Outcome first = connect(nullptr, &binding_);
   ASSERT_TRUE(has_ticket(first));
