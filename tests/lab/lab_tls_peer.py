@@ -3,6 +3,7 @@
 
     lab_tls_peer.py client --connect ADDR:PORT --sni NAME --ca FILE
         [--local-port N] [--hold] [--upload BYTES] [--download BYTES]
+        [--download-seconds S]
     lab_tls_peer.py server --cert CHAIN --key KEY --listen ADDR:PORT [...]
     lab_tls_peer.py udp-echo --listen ADDR:PORT [...] --record FILE
     lab_tls_peer.py udp-send --connect ADDR:PORT
@@ -30,6 +31,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 
 CHUNK = 1 << 16
 
@@ -121,7 +123,7 @@ def run_server(args) -> int:
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         s.bind(address)
-        s.listen(16)
+        s.listen(1024)  # the fault tests open hundreds of flows at once
         listeners.append(s)
 
     def accept_loop(s):
@@ -176,7 +178,11 @@ def run_client(args) -> int:
                 conn.sendall(b"D" + struct.pack(">QQ", args.download, 11))
                 h = hashlib.sha256()
                 got = 0
+                started = time.monotonic()
                 while got < args.download:
+                    if args.download_seconds:  # paced: at most the rate that takes S seconds
+                        ahead = started + args.download_seconds * got / args.download
+                        time.sleep(max(0.0, ahead - time.monotonic()))
                     chunk = conn.recv(CHUNK)
                     if not chunk:
                         break
@@ -258,6 +264,7 @@ def main() -> int:
     c.add_argument("--hold", action="store_true")
     c.add_argument("--upload", type=int, default=0)
     c.add_argument("--download", type=int, default=0)
+    c.add_argument("--download-seconds", type=float, default=0.0)
     s = sub.add_parser("server")
     s.add_argument("--cert", required=True)
     s.add_argument("--key", required=True)

@@ -65,7 +65,7 @@ void read_gateway(const SectionReader& g, GatewayConfig& config) {
   g.reject_unknown_keys({"lan_interfaces", "intercept_ports", "listen_port", "workers", "fail_mode",
                          "non_tls", "non_http", "quic", "steer_mark", "route_table",
                          "max_client_hello", "handshake_timeout", "connect_timeout", "idle_timeout",
-                         "max_connections_per_client"});
+                         "max_connections_per_client", "drain_timeout"});
 
   auto interfaces = g.strings("lan_interfaces");
   if (!interfaces) {
@@ -141,6 +141,7 @@ void read_gateway(const SectionReader& g, GatewayConfig& config) {
   if (auto v = g.duration("handshake_timeout")) config.handshake_timeout = *v;
   if (auto v = g.duration("connect_timeout")) config.connect_timeout = *v;
   if (auto v = g.duration("idle_timeout")) config.idle_timeout = *v;
+  if (auto v = g.duration("drain_timeout")) config.drain_timeout = *v;
 }
 
 // An absolute path; "" only when `empty_allowed`.

@@ -80,6 +80,9 @@ struct GatewayConfig {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{300000};
+  // How long a process that handed over to its successor (a hitless restart)
+  // lets its remaining flows run before ending them.
+  std::chrono::milliseconds drain_timeout{300000};
 
   // [paths]
   std::filesystem::path state_dir = "/var/lib/tlsgate";  // CA keys live here (0600)

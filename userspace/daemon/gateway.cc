@@ -76,7 +76,8 @@ void log_not_compiled(const policy::KernelRules& rules) {
 
 }  // namespace
 
-Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path)
+Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path,
+                 std::vector<UniqueFd> inherited_listeners, const std::function<void()>& take_over)
     : config_(std::move(config)), config_path_(std::move(config_path)) {
   // Under systemd stdout is the journal: with structured journal events on,
   // mirroring them to stdout would log each one twice.
@@ -152,13 +153,15 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   offload_ = std::make_unique<KernelOffload>(*context_, config_);
 
   // Listeners first: the moment the TC program is attached, SYNs find them.
-  terminator_ = std::make_unique<terminator::Terminator>(*context_);
+  const bool taking_over = static_cast<bool>(take_over);
+  terminator_ = std::make_unique<terminator::Terminator>(*context_, std::move(inherited_listeners));
   terminator_->start();
   try {
     kernel_ = kernel::KernelSide::install(kernel_options(config_));
     auto compiled = policy::compile_kernel_rules(config_.rules, config_.intercept_ports);
     log_not_compiled(compiled);
     kernel_->apply_rules(compiled);
+    if (taking_over) take_over();
     kernel_decisions_ = std::make_unique<KernelDecisionEvents>(
         kernel_->decisions_fd(), *events_, [ctx = context_.get()] { return ctx->rules.load(); });
     offload_->attach(*kernel_, compiled);
@@ -170,7 +173,8 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   } catch (...) {
     if (kernel_decisions_) kernel_decisions_->stop();
     offload_->detach();
-    if (kernel_) kernel_->remove();
+    // Before take_over the predecessor still serves through this kernel side.
+    if (kernel_ && !taking_over) kernel_->remove();
     terminator_->stop();
     throw;
   }
@@ -204,12 +208,21 @@ std::string Gateway::reload() {
   return {};
 }
 
+void Gateway::hand_over() {
+  if (handed_over_ || stopped_) return;
+  handed_over_ = true;
+  terminator_->stop_accepting();
+  if (distribution_) distribution_->stop();
+  if (kernel_decisions_) kernel_decisions_->stop();
+  if (offload_) offload_->release_queue();
+}
+
 void Gateway::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (distribution_) distribution_->stop();
   if (kernel_decisions_) kernel_decisions_->stop();
-  if (kernel_) kernel_->remove();
+  if (kernel_ && !handed_over_) kernel_->remove();
   if (offload_) offload_->detach();  // nothing is queued once the kernel side is gone
   if (terminator_) terminator_->stop();
 }

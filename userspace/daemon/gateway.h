@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 
 #include "ca/ca_registry.h"
 #include "ca/ca_store.h"
+#include "common/unique_fd.h"
 #include "config/gateway_config.h"
 #include "daemon/kernel_decision_events.h"
 #include "daemon/kernel_offload.h"
@@ -38,7 +40,13 @@ class Gateway {
  public:
   // Throws std::runtime_error (or config::ConfigError) naming what failed;
   // whatever was installed before the failure is removed again.
-  Gateway(config::GatewayConfig config, std::filesystem::path config_path);
+  // A hand-over (handover.h): `inherited_listeners` are the predecessor's,
+  // and `take_over` runs once this gateway's kernel side is installed, before
+  // it binds what only one process can hold (the NFQUEUE queue, the CA
+  // distribution port); a predecessor's kernel side is never removed here.
+  Gateway(config::GatewayConfig config, std::filesystem::path config_path,
+          std::vector<UniqueFd> inherited_listeners = {},
+          const std::function<void()>& take_over = {});
   ~Gateway();
 
   // Reopens the event file (logrotate), re-reads the config file; on success
@@ -48,8 +56,15 @@ class Gateway {
   // Settings the last successful reload found changed but cannot apply
   // before a restart ("gateway.fail_mode", ...); the running values stay.
   const std::vector<std::string>& restart_needed() const { return restart_needed_; }
+  // A successor took over: accept nothing more, give up the NFQUEUE queue,
+  // the kernel decision ring and the CA distribution port. The flows in
+  // progress go on (active_flows()); stop() then leaves the kernel side to
+  // the successor.
+  void hand_over();
+  bool handed_over() const { return handed_over_; }
+  uint64_t active_flows() const { return terminator_->active_connections(); }
   // Removes the kernel side first (new flows then pass natively), then ends
-  // every flow in the terminator.
+  // every flow in the terminator. After hand_over() only the flows end.
   void stop();
 
   std::string status_line() const;
@@ -107,6 +122,7 @@ class Gateway {
   std::unique_ptr<KernelDecisionEvents> kernel_decisions_;
   std::unique_ptr<distribution::DistributionServer> distribution_;  // null: none configured
   bool stopped_ = false;
+  bool handed_over_ = false;
 };
 
 }  // namespace tlsgate::daemon

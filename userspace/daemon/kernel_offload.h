@@ -36,6 +36,9 @@ class KernelOffload {
   void attach(kernel::KernelSide& kernel, const policy::KernelRules& compiled);
   // Before the kernel side goes: stops the NFQUEUE classifier. Idempotent.
   void detach();
+  // A successor takes over (handover.h): gives the NFQUEUE queue up, keeps
+  // the kernel side for the flows still draining here.
+  void release_queue() { nfqueue_.reset(); }
   // The compiled rules changed (reload).
   void set_rules(const policy::KernelRules& compiled);
 

@@ -1,26 +1,36 @@
 // tlsgated: the tlsgate daemon. Loads the config, assembles the gateway,
 // opens the control socket and the metrics endpoint, speaks systemd's
-// notify protocol (READY, STATUS, RELOADING, WATCHDOG, STOPPING), reloads on
-// SIGHUP, stops on SIGTERM/SIGINT.
+// notify protocol (READY, STATUS, RELOADING, WATCHDOG, STOPPING, MAINPID),
+// reloads on SIGHUP, stops on SIGTERM/SIGINT. SIGUSR2 starts a successor from
+// the executable's path (a hitless restart, handover.h): it takes over and
+// this process drains its flows, then exits leaving the kernel side to it.
 #include <grp.h>
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "control/control_server.h"
 #include "daemon/gateway.h"
 #include "daemon/gateway_control.h"
 #include "daemon/gateway_metrics.h"
+#include "daemon/handover.h"
 #include "events/journal_fields.h"
 #include "metrics/metrics_server.h"
 
@@ -82,25 +92,126 @@ class Watchdog {
   bool stalled_ = false;
 };
 
-int run(config::GatewayConfig config, const std::string& config_path) {
+// The path this process was started from, even after a package upgrade
+// replaced the file (/proc/self/exe then ends in " (deleted)").
+std::string executable_path() {
+  std::error_code ec;
+  std::string path = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.ends_with(deleted))
+    path.resize(path.size() - deleted.size());
+  return path;
+}
+
+// Starts the new tlsgated of a hitless restart with this process's arguments;
+// it finds this one on the hand-over socket. Signals unblocked, environment
+// (NOTIFY_SOCKET) kept.
+void spawn_successor(const std::vector<std::string>& args) {
+  const std::string exe = executable_path();
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // Only stdin/out/err: an inherited socket (the NFQUEUE one) would keep
+  // what this process gives up bound.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  pid_t pid = 0;
+  const int err = posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) {
+    std::fprintf(stderr, "tlsgated: restart: cannot start %s: %s\n", exe.c_str(),
+                 std::strerror(err));
+    return;
+  }
+  std::fprintf(stderr, "tlsgated: restart: started pid %d from %s\n", static_cast<int>(pid),
+               exe.c_str());
+}
+
+// A successor that failed reports here (it exited before taking over).
+void reap_children() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    std::fprintf(
+        stderr, "tlsgated: restart: pid %d exited (status %d) without taking over; still serving\n",
+        static_cast<int>(pid), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+}
+
+// After a hand-over: the flows this process still carries run until they
+// end, the drain timeout passes or SIGTERM/SIGINT arrives. False when the
+// successor failed after taking over (this process then exits at once with
+// a failure: systemd restarts the unit).
+bool drain(daemon::Gateway& gateway, const daemon::HandoverListener& handover, sigset_t signals,
+           std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::fprintf(stderr, "tlsgated: handed over; draining %llu flows (up to %llds)\n",
+               static_cast<unsigned long long>(gateway.active_flows()),
+               static_cast<long long>(timeout.count() / 1000));
+  while (true) {
+    if (handover.successor() == daemon::HandoverListener::Successor::failed) return false;
+    if (gateway.active_flows() == 0 &&
+        handover.successor() == daemon::HandoverListener::Successor::serving) {
+      break;
+    }
+    if (Clock::now() >= deadline) {
+      std::fprintf(stderr, "tlsgated: drain timeout: ending %llu flows\n",
+                   static_cast<unsigned long long>(gateway.active_flows()));
+      return true;
+    }
+    const timespec tick{0, 100'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) return true;
+    if (sig == SIGCHLD) reap_children();
+  }
+  std::fprintf(stderr, "tlsgated: every flow ended\n");
+  return true;
+}
+
+int run(config::GatewayConfig config, const std::string& config_path,
+        const std::vector<std::string>& args) {
   // Signals are taken synchronously by this thread; no other thread sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // the hand-over thread: a successor took over
+  sigaddset(&signals, SIGUSR2);  // hitless restart
+  sigaddset(&signals, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   OPENSSL_init_ssl(0, nullptr);
 
   const auto control_socket = config.control_socket;
   const auto metrics_listen = config.metrics_listen;
+  const auto handover_path = daemon::handover_socket_path(control_socket);
   std::unique_ptr<daemon::Gateway> gateway;
   std::unique_ptr<daemon::GatewayControl> control;
   std::unique_ptr<control::ControlServer> control_server;
   std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::unique_ptr<daemon::HandoverListener> handover;
+  std::unique_ptr<daemon::Predecessor> predecessor;
   try {
-    gateway = std::make_unique<daemon::Gateway>(std::move(config), config_path);
+    predecessor = daemon::Predecessor::find(handover_path, config.drain_timeout);
+    std::vector<UniqueFd> inherited;
+    std::function<void()> take_over;
+    if (predecessor) {
+      inherited = predecessor->take_listeners();
+      take_over = [&predecessor] { predecessor->take_over(); };
+      std::fprintf(stderr, "tlsgated: taking over from pid %d (%zu listeners)\n",
+                   static_cast<int>(predecessor->pid()), inherited.size());
+    }
+    gateway = std::make_unique<daemon::Gateway>(std::move(config), config_path,
+                                                std::move(inherited), take_over);
     control = std::make_unique<daemon::GatewayControl>(*gateway, notify_status);
     control::AccessPolicy access{::geteuid(), control::group_id(kAdminGroup)};
     control_server = std::make_unique<control::ControlServer>(
@@ -121,11 +232,44 @@ int run(config::GatewayConfig config, const std::string& config_path) {
   control_server->start();
   if (metrics_server) metrics_server->start();
 
+  // A later successor finds this process here.
+  std::atomic<long long> drain_ms{0};
+  try {
+    daemon::HandoverListener::Callbacks callbacks;
+    callbacks.listeners = [&gateway] { return gateway->terminator().duplicate_listeners(); };
+    callbacks.release = [&](pid_t successor, std::chrono::milliseconds drain_timeout) {
+      gateway->hand_over();
+      if (metrics_server) metrics_server->stop();
+      control_server->stop();
+      drain_ms = drain_timeout.count();
+      std::fprintf(stderr, "tlsgated: pid %d took over\n", static_cast<int>(successor));
+      kill(getpid(), SIGUSR1);
+    };
+    handover = std::make_unique<daemon::HandoverListener>(handover_path, std::move(callbacks));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tlsgated: %s (hitless restarts unavailable)\n", e.what());
+  }
+
   const std::string status = control->status_line();
-  std::fprintf(stderr, "tlsgated: ready (%s)\n", status.c_str());
-  sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
+  if (predecessor) {
+    std::fprintf(stderr, "tlsgated: ready (pid %d, took over from pid %d; %s)\n",
+                 static_cast<int>(getpid()), static_cast<int>(predecessor->pid()), status.c_str());
+    // systemd follows the new main process (NotifyAccess=all in the unit).
+    sd_notifyf(0, "MAINPID=%d\nREADY=1\nSTATUS=%s", static_cast<int>(getpid()), status.c_str());
+    try {
+      predecessor->confirm_serving();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tlsgated: %s\n", e.what());  // it went away: nothing to confirm
+    }
+    predecessor.reset();
+  } else {
+    std::fprintf(stderr, "tlsgated: ready (pid %d; %s)\n", static_cast<int>(getpid()),
+                 status.c_str());
+    sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
+  }
 
   Watchdog watchdog;
+  bool handed_over = false;
   while (true) {
     watchdog.tick_if_due(gateway->terminator());
     int sig = 0;
@@ -136,6 +280,19 @@ int run(config::GatewayConfig config, const std::string& config_path) {
       sig = sigwaitinfo(&signals, nullptr);
     }
     if (sig < 0) continue;  // the watchdog's timeout, or EINTR
+    if (sig == SIGCHLD) {
+      reap_children();
+      continue;
+    }
+    if (sig == SIGUSR2) {
+      spawn_successor(args);
+      continue;
+    }
+    if (sig == SIGUSR1) {
+      if (!gateway->handed_over()) continue;
+      handed_over = true;
+      break;
+    }
     if (sig == SIGHUP) {
       sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
                  static_cast<unsigned long long>(monotonic_usec()));
@@ -145,7 +302,16 @@ int run(config::GatewayConfig config, const std::string& config_path) {
     }
     break;
   }
-  sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+  int exit_status = 0;
+  if (handed_over) {
+    if (!drain(*gateway, *handover, signals, std::chrono::milliseconds(drain_ms.load()))) {
+      std::fprintf(stderr, "tlsgated: the successor failed; exiting with a failure\n");
+      exit_status = 1;
+    }
+  } else {
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+  }
+  handover.reset();  // no successor from here on
   std::fprintf(stderr, "tlsgated: stopping\n");
   // No new requests while the gateway comes apart.
   if (metrics_server) metrics_server->stop();
@@ -156,7 +322,7 @@ int run(config::GatewayConfig config, const std::string& config_path) {
   control.reset();
   gateway.reset();
   std::fprintf(stderr, "tlsgated: stopped\n");
-  return 0;
+  return exit_status;
 }
 
 }  // namespace
@@ -181,5 +347,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tlsgated: %s: configuration OK\n", config_path.c_str());
     return 0;
   }
-  return run(std::move(config), config_path);
+  return run(std::move(config), config_path, std::vector<std::string>(argv, argv + argc));
 }

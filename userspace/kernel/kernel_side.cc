@@ -131,6 +131,7 @@ struct KernelSide::Impl {
   std::unique_ptr<SockmapSplicer> splicer;
   std::string splice_error;
   bool removed = false;
+  bool adopted_pins = false;
 };
 
 KernelSide::KernelSide(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -146,12 +147,14 @@ std::unique_ptr<KernelSide> KernelSide::install(const KernelSideOptions& options
   // Maps are pinned by path: libbpf reuses a pinned map on load (the flow
   // table survives a restart) and pins the others after creating them.
   SteerSkeleton skel = open_skeleton();
+  bool adopted_pins = false;
   bpf_map* map;
   bpf_object__for_each_map(map, skel->obj) {
     if (bpf_map__is_internal(map)) continue;
     std::filesystem::path path = pin_dir / bpf_map__name(map);
     drop_incompatible_pin(map, path);
     bool existed = access(path.c_str(), F_OK) == 0;
+    adopted_pins |= existed;
     if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) fail("set pin path", -err);
     if (!existed) rollback.add([path] { unlink(path.c_str()); });
   }
@@ -179,20 +182,25 @@ std::unique_ptr<KernelSide> KernelSide::install(const KernelSideOptions& options
   rollback.add([spec, added] { delete_steering_routes(spec, &added); });
   // Also before attaching: a queued packet without the rule would pass
   // unclassified.
+  // What a running predecessor (a hand-over) installed stays if this
+  // install fails: that process still serves through it.
   NfqueueRuleSpec queue_spec = nfqueue_spec(options);
+  const bool queue_rule_existed = nfqueue_rule_present(queue_spec, AF_INET);
   add_nfqueue_rules(queue_spec);
-  rollback.add([queue_spec] { delete_nfqueue_rules(queue_spec); });
+  if (!queue_rule_existed) rollback.add([queue_spec] { delete_nfqueue_rules(queue_spec); });
 
   int prog_fd = bpf_program__fd(skel->progs.steer);
   for (const auto& ifname : options.lan_interfaces) {
-    attach_tc_ingress(ifname, prog_fd);
-    rollback.add([ifname] { detach_tc_ingress(ifname); });
+    const bool attached_before = tc_ingress_attached(ifname);
+    attach_tc_ingress(ifname, prog_fd);  // replaces a previous run's filter in place
+    if (!attached_before) rollback.add([ifname] { detach_tc_ingress(ifname); });
   }
 
   rollback.commit();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->skel = std::move(skel);
+  impl->adopted_pins = adopted_pins;
   if (options.kernel_splice) {
     try {
       impl->splicer = SockmapSplicer::load();
@@ -215,8 +223,9 @@ void KernelSide::apply_rules(const policy::KernelRules& rules) {
                 rules.dst_bypass);
   sync_lpm_trie(bpf_map__fd(maps.dst_bypass_v6), bpf_map__name(maps.dst_bypass_v6), AF_INET6,
                 rules.dst_bypass);
-  sync_sni_policy(bpf_map__fd(maps.sni_policy), rules.sni_bypass);
-  clear_learned(bpf_map__fd(maps.learned));
+  if (sync_sni_policy(bpf_map__fd(maps.sni_policy), rules.sni_bypass)) {
+    clear_learned(bpf_map__fd(maps.learned));
+  }
 }
 
 void KernelSide::learn_bypass_only(const Endpoint& server) {
@@ -253,6 +262,10 @@ std::optional<tg_flow_value> KernelSide::flow(const tg_flow_key& key) const {
     return std::nullopt;
   }
   return value;
+}
+
+bool KernelSide::adopted_pins() const {
+  return impl_->adopted_pins;
 }
 
 const KernelSideOptions& KernelSide::options() const {

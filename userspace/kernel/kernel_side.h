@@ -56,14 +56,18 @@ class KernelSide {
   // Installs everything; on any failure rolls back what it installed and
   // throws std::runtime_error naming the step and the errno text.
   static std::unique_ptr<KernelSide> install(const KernelSideOptions& options);
-  ~KernelSide();  // detaches nothing: a crash or plain exit leaves fail_mode
+  // Detaches nothing: a crash, a plain exit or a process that handed over to
+  // its successor leaves the kernel side in place (fail_mode without one).
+  ~KernelSide();
   KernelSide(const KernelSide&) = delete;
   KernelSide& operator=(const KernelSide&) = delete;
 
   // Replaces the client/destination bypass tries and the bypassed names with
-  // `rules` (one call per policy change; entries not in `rules` are deleted),
-  // and forgets the `learned` addresses: they were learned under the old
-  // rules (a name no longer bypassed must not cost its next client a reset).
+  // `rules` (one call per policy change; entries not in `rules` are deleted).
+  // When the bypassed names changed it forgets the `learned` addresses: they
+  // were learned under the old names (a name no longer bypassed must not cost
+  // its next client a reset). A restart with the same names keeps them, so
+  // new flows to those servers stay in the kernel across the restart.
   void apply_rules(const policy::KernelRules& rules);
 
   KernelCounters counters() const;
@@ -94,6 +98,10 @@ class KernelSide {
   // Detaches the TC programs, deletes the routing rule/route, unpins and
   // removes the pin directory. Idempotent.
   void remove();
+
+  // Whether the pinned maps were already there at install (left by a
+  // previous run: a restart, a hand-over or a crash).
+  bool adopted_pins() const;
 
   // Removes a kernel side left behind by a crashed daemon (pinned objects,
   // TC filters, routing rule) given the same options. Idempotent.

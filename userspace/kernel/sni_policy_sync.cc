@@ -30,7 +30,7 @@ tg_sni_key make_key(const std::string& name) {
 
 }  // namespace
 
-void sync_sni_policy(int map_fd, std::span<const policy::KernelSniEntry> entries) {
+bool sync_sni_policy(int map_fd, std::span<const policy::KernelSniEntry> entries) {
   // An exact and a wildcard pattern of the same name share one key.
   std::map<std::string, tg_sni_value> wanted;
   for (const auto& e : entries) {
@@ -55,10 +55,18 @@ void sync_sni_policy(int map_fd, std::span<const policy::KernelSniEntry> entries
     if (bpf_map_delete_elem(map_fd, &key) != 0 && errno != ENOENT)
       fail("delete a name from", errno);
   }
+  bool changed = !stale.empty();
   for (const auto& [name, value] : wanted) {
     tg_sni_key key = make_key(name);
+    tg_sni_value present{};
+    if (bpf_map_lookup_elem(map_fd, &key, &present) == 0 && present.flags == value.flags &&
+        present.rule_index == value.rule_index) {
+      continue;  // already there (a restart finds the previous run's names)
+    }
+    changed = true;
     if (bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) != 0) fail("add a name to", errno);
   }
+  return changed;
 }
 
 }  // namespace tlsgate::kernel

@@ -9,7 +9,8 @@
 
 namespace tlsgate::kernel {
 
-// Throws std::runtime_error on failure.
-void sync_sni_policy(int map_fd, std::span<const policy::KernelSniEntry> entries);
+// Returns whether the map changed (a restart with the same rules finds them
+// all in place). Throws std::runtime_error on failure.
+bool sync_sni_policy(int map_fd, std::span<const policy::KernelSniEntry> entries);
 
 }  // namespace tlsgate::kernel

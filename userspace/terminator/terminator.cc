@@ -1,18 +1,59 @@
 #include "terminator/terminator.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
 #include <future>
+#include <stdexcept>
 
 #include "terminator/listener.h"
 
 namespace tlsgate::terminator {
 
-Terminator::Terminator(const TerminatorContext& ctx) : ctx_(ctx) {
+Terminator::Terminator(const TerminatorContext& ctx, std::vector<UniqueFd> inherited) : ctx_(ctx) {
   unsigned n = ctx.settings.workers == 0 ? 1 : ctx.settings.workers;
+  std::vector<std::vector<UniqueFd>> listeners(n);
+  for (size_t i = 0; i < inherited.size(); ++i) {
+    listeners[i % n].push_back(std::move(inherited[i]));
+  }
   for (unsigned i = 0; i < n; ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(i, ctx_, open_transparent_listeners(ctx.settings.listen_port)));
+    if (listeners[i].empty()) listeners[i] = open_transparent_listeners(ctx.settings.listen_port);
+    workers_.push_back(std::make_unique<Worker>(i, ctx_, std::move(listeners[i])));
   }
   heartbeat_ = std::make_unique<WorkerHeartbeat>(workers_.size());
+}
+
+std::vector<UniqueFd> Terminator::duplicate_listeners() const {
+  std::vector<UniqueFd> out;
+  for (const auto& w : workers_) {
+    for (int fd : w->listener_fds()) {
+      UniqueFd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+      if (!copy) throw std::runtime_error(std::string("dup listener: ") + std::strerror(errno));
+      out.push_back(std::move(copy));
+    }
+  }
+  return out;
+}
+
+void Terminator::stop_accepting() {
+  std::vector<std::future<void>> done;
+  for (auto& w : workers_) {
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    w->post_task([promise, worker = w.get()] {
+      worker->stop_accepting();
+      promise->set_value();
+    });
+  }
+  // A worker that exited already accepts nothing (its task was dropped).
+  for (auto& d : done) d.wait_for(std::chrono::seconds(2));
+}
+
+uint64_t Terminator::active_connections() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->counters().active.load(std::memory_order_relaxed);
+  return n;
 }
 
 Terminator::~Terminator() {

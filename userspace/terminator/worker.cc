@@ -174,8 +174,27 @@ void Worker::on_cqe(const io_uring_cqe& cqe) {
   maybe_finished_.push_back(tag.slot);
 }
 
+std::vector<int> Worker::listener_fds() const {
+  std::vector<int> fds;
+  for (const auto& l : listeners_) fds.push_back(l.get());
+  return fds;
+}
+
+void Worker::stop_accepting() {
+  if (!accepting_) return;
+  accepting_ = false;
+  for (const auto& l : listeners_) {
+    io_uring_sqe* sqe = ring_->next_sqe();
+    io_uring_prep_cancel_fd(sqe, l.get(), IORING_ASYNC_CANCEL_ALL);
+    // No connection slot: on_cqe ignores the cancel's own completion.
+    io_uring_sqe_set_data64(sqe, OpTag{OpKind::cancel, UINT32_MAX}.encode());
+  }
+  io_uring_submit(ring_->raw());
+  listeners_.clear();  // the cancelled accepts hold their own file reference
+}
+
 void Worker::on_accept(size_t listener_index, const io_uring_cqe& cqe) {
-  if (!(cqe.flags & IORING_CQE_F_MORE) && !stopping_) arm_accept(listener_index);
+  if (!(cqe.flags & IORING_CQE_F_MORE) && !stopping_ && accepting_) arm_accept(listener_index);
   if (cqe.res < 0) return;  // e.g. EMFILE: the multishot re-arms above
   UniqueFd fd(cqe.res);
   if (stopping_) return;

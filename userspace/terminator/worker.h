@@ -33,6 +33,11 @@ class Worker final : public ConnectionIo {
   const TerminatorCounters& counters() const { return counters_; }
   // Any thread: runs `task` on this worker's thread (dropped once it exited).
   void post_task(std::function<void()> task) { mailbox_->post_task(std::move(task)); }
+  // The listening sockets (valid while the worker runs or until stop_accepting).
+  std::vector<int> listener_fds() const;
+  // Worker thread only (from a posted task): cancels the accepts and closes
+  // the listeners; accepted flows go on.
+  void stop_accepting();
   // Worker thread only (from a posted task): its live flows.
   std::vector<FlowSnapshot> snapshot_flows() const;
   // Worker thread only (from a posted task): its view of each ICAP service.
@@ -68,6 +73,7 @@ class Worker final : public ConnectionIo {
   uint64_t wakeup_value_ = 0;
   uint64_t next_serial_ = 1;
   bool stopping_ = false;
+  bool accepting_ = true;
 
   std::unique_ptr<IoRing> ring_;
   std::unique_ptr<ProvidedBuffers> buffers_;

@@ -29,6 +29,7 @@ TEST(ExampleConfig, LoadsWithDocumentedValues) {
   EXPECT_EQ(c.handshake_timeout, 10s);
   EXPECT_EQ(c.connect_timeout, 5s);
   EXPECT_EQ(c.idle_timeout, 5min);
+  EXPECT_EQ(c.drain_timeout, 5min);
   EXPECT_EQ(c.state_dir, "/var/lib/tlsgate");
   EXPECT_EQ(c.event_log, "/var/log/tlsgate/events.jsonl");
   EXPECT_EQ(c.bpf_pin_dir, "/sys/fs/bpf/tlsgate");
@@ -74,6 +75,7 @@ TEST(ConfigDefaults, OnlyLanInterfacesIsRequired) {
   EXPECT_EQ(c.handshake_timeout, 10s);
   EXPECT_EQ(c.connect_timeout, 5s);
   EXPECT_EQ(c.idle_timeout, 5min);
+  EXPECT_EQ(c.drain_timeout, 5min);
   EXPECT_EQ(c.state_dir, defaults.state_dir);
   EXPECT_EQ(c.event_log, defaults.event_log);
   EXPECT_EQ(c.bpf_pin_dir, defaults.bpf_pin_dir);
