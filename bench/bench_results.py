@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import statistics
 
 from bench_measure import MemorySample, Sample
@@ -247,6 +248,13 @@ def render(d: RunData, method: str) -> str:
                     errors[e] = errors.get(e, 0) + n
             out.append(f"- {k}: {v} ({'; '.join(f'{e}: {n}' for e, n in errors.items())})")
         out.append("")
+    # The fault table and the soak come from their own runs (bench/FAULTS.md,
+    # bench/soak.sh): carried over so that a new bench run keeps them.
+    for extra in ("FAULTS.md", "RESULTS-soak.md"):
+        path = pathlib.Path(__file__).resolve().parent / extra
+        if path.exists():
+            text = path.read_text().rstrip()
+            out += [text.replace("# Soak", "## Soak", 1) if extra != "FAULTS.md" else text, ""]
     out += ["## How each figure was obtained", "", method.rstrip(), "",
             "Load commands (client namespace; `--warmup` and `--duration` as above; "
             f"handshake figures use {HANDSHAKE_CONCURRENCY} connections in flight):", ""]
