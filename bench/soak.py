@@ -113,7 +113,12 @@ def main() -> int:
 
 
 def gateway_build() -> str:
-    return os.environ.get("TLSGATED", "?")
+    """The build directory's name (never a path of this machine), and the
+    sanitizer options when the build has them."""
+    path = pathlib.Path(os.environ.get("TLSGATED", "?"))
+    build = path.parents[2].name if len(path.parents) > 2 else str(path)
+    asan = os.environ.get("ASAN_OPTIONS")
+    return f"from {build}" + (f" (ASAN_OPTIONS={asan})" if asan else "")
 
 
 if __name__ == "__main__":
