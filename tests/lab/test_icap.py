@@ -138,5 +138,24 @@ class IcapTrafficTest(HttpLayerTest):
         self.assertFalse(status[0]["up"], status)
 
 
+class IcapOnErrorPassTest(IcapTrafficTest):
+    """The same lab with on_error = "pass": a dead service lets traffic through."""
+
+    def setUp(self):
+        super().setUp()
+        self.gateway.icap[0]["on_error"] = "pass"
+        self.lab.restart_gateway()
+        self.ctl = Ctl(self.gateway)
+
+    def test_stopped_service_follows_on_error_pass(self):
+        self.av.stop_icap()
+        got = self.raw(b"GET /x HTTP/1.1\r\nHost: peer.lab.test\r\n\r\n", wait=3.0)
+        self.assertTrue(got["received"].startswith("HTTP/1.1 200 OK\r\n"), got)
+        self.assertIn("GET /x HTTP/1.1", got["received"])
+        events = self.icap_events(1, service="av", verdict="error")
+        self.assertEqual(len(events), 1, self.gateway.events())
+        self.assertEqual(events[0]["action"], "pass")
+
+
 if __name__ == "__main__":
     unittest.main()
