@@ -10,6 +10,18 @@ std::vector<std::string> listen_strings(const std::vector<DistributionListen>& e
   return out;
 }
 
+// [[icap]] as written (the workers' clients are built from it at start).
+std::vector<std::string> icap_strings(const std::vector<IcapServiceSettings>& services) {
+  std::vector<std::string> out;
+  for (const auto& s : services) {
+    out.push_back(s.name + " " + s.url.to_string() + " " + to_string(s.method) + " " +
+                  std::to_string(s.timeout.count()) + " " + std::to_string(s.max_connections) +
+                  " " + to_string(s.on_error) + " " + std::to_string(s.preview) + " " +
+                  std::to_string(s.max_scan_size) + " " + to_string(s.oversize));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> settings_needing_restart(const GatewayConfig& a, const GatewayConfig& b) {
@@ -44,6 +56,7 @@ std::vector<std::string> settings_needing_restart(const GatewayConfig& a, const 
   check(a.prompt_exception_ttl != b.prompt_exception_ttl, "upstream.prompt_exception_ttl");
   check(listen_strings(a.ca.distribution_listen) != listen_strings(b.ca.distribution_listen),
         "ca.distribution_listen");
+  check(icap_strings(a.icap_services) != icap_strings(b.icap_services), "icap");
   check(a.ca.retire_after != b.ca.retire_after, "ca.retire_after");
   check(a.ca.fallback_retry != b.ca.fallback_retry, "ca.fallback_retry");
   return out;

@@ -34,6 +34,14 @@ TEST(RestartSettings, NamesEveryChangedStartupSettingInFileOrder) {
   EXPECT_THAT(settings_needing_restart(next, next), IsEmpty());
 }
 
+TEST(RestartSettings, IcapServicesNeedARestart) {
+  const std::string av = "[[icap]]\nname = \"av\"\nurl = \"icap://127.0.0.1/avscan\"\n";
+  EXPECT_THAT(settings_needing_restart(load("", av), load("", av)), IsEmpty());
+  EXPECT_THAT(settings_needing_restart(load(""), load("", av)), ElementsAre("icap"));
+  EXPECT_THAT(settings_needing_restart(load("", av), load("", av + "timeout = \"2s\"\n")),
+              ElementsAre("icap"));
+}
+
 TEST(RestartSettings, DistributionEndpointsAreCompared) {
   const auto running = load("");
   const auto next = load("[ca]\ndistribution_listen = [\"eth1:80\"]\n");
