@@ -1,9 +1,5 @@
 #include "http/exchange.h"
 
-#include <stdexcept>
-
-#include "http/http2_observer.h"
-
 namespace tlsgate::http {
 
 const char* to_string(ExchangeEnd e) {
@@ -18,27 +14,6 @@ const char* to_string(ExchangeEnd e) {
       return "incomplete";
   }
   return "?";
-}
-
-const char* to_string(ObserverStop s) {
-  switch (s) {
-    case ObserverStop::observing:
-      return "observing";
-    case ObserverStop::switched:
-      return "switched";
-    case ObserverStop::not_http:
-      return "not_http";
-    case ObserverStop::malformed:
-      return "malformed";
-    case ObserverStop::over_limit:
-      return "over_limit";
-  }
-  return "?";
-}
-
-std::unique_ptr<ProtocolObserver> make_observer(std::string_view alpn, ExchangeSink sink) {
-  if (alpn != "h2") throw std::invalid_argument("only h2 is observed passively");
-  return std::make_unique<Http2Observer>(std::move(sink));
 }
 
 bool capture(std::string& to, std::string_view from, size_t cap) {

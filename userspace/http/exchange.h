@@ -1,25 +1,16 @@
-// Passive HTTP observation of an inspected flow (DESIGN.md §7, `http` events).
-// The terminator hands each direction's plaintext to a ProtocolObserver as it
-// relays it; the observer reads the bytes in place (no copy of bodies, no
-// effect on the relay) and reports one Exchange per request and response.
-// Anything it cannot follow makes it stop for the rest of the connection.
+// One exchange of an inspected flow as the HTTP layer reports it (DESIGN.md
+// §7, `http` events): a request, its response, and how it ended.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace tlsgate::http {
-
-// Which way plaintext goes: requests travel to the server.
-enum class Direction : uint8_t { to_server, to_client };
 
 enum class ExchangeEnd : uint8_t {
   complete,    // request and response both ended
@@ -53,40 +44,6 @@ struct Exchange {
   // Fields filters added (FilterExchange::note).
   std::vector<std::pair<std::string, std::string>> notes;
 };
-
-using ExchangeSink = std::function<void(const Exchange&)>;
-
-// Why an observer stopped.
-enum class ObserverStop : uint8_t {
-  observing,   // it has not
-  switched,    // the connection left HTTP (upgrade, tunnel)
-  not_http,    // no ALPN, and the first bytes are not an HTTP/1 request
-  malformed,   // a message it could not parse
-  over_limit,  // a head, the pipeline or the stream table passed its bound
-};
-const char* to_string(ObserverStop s);
-
-class ProtocolObserver {
- public:
-  virtual ~ProtocolObserver() = default;
-  // Reads `bytes`, which went `d`; calls the sink for each exchange that
-  // ends. Does nothing once stopped.
-  virtual void observe(Direction d, std::span<const uint8_t> bytes) = 0;
-  // That direction ended (FIN or close_notify): a body read to the end of
-  // the connection is complete.
-  virtual void end_of_stream(Direction d) = 0;
-  // The connection ends: what is still open is reported as incomplete.
-  virtual void finish() = 0;
-  virtual const char* protocol() const = 0;  // "http/1.1" | "h2"
-  ObserverStop stop() const { return stop_; }
-
- protected:
-  ObserverStop stop_ = ObserverStop::observing;
-};
-
-// The passive observer of h2 (HTTP/1.1 is read by the h1 engine,
-// h1_engine.h); any other ALPN is an invalid_argument.
-std::unique_ptr<ProtocolObserver> make_observer(std::string_view alpn, ExchangeSink sink);
 
 // Copies `from` into `to`, cut at `cap` bytes; true when it was cut.
 bool capture(std::string& to, std::string_view from, size_t cap);

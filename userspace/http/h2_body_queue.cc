@@ -5,8 +5,11 @@
 
 namespace tlsgate::http {
 
-size_t H2BodyQueue::take(std::span<uint8_t> out) {
+size_t H2BodyQueue::take(std::span<uint8_t> out, size_t& unpaid) {
   const size_t n = std::min(out.size(), size());
+  const size_t paid = std::min(n, prepaid_);
+  prepaid_ -= paid;
+  unpaid = n - paid;
   std::memcpy(out.data(), bytes_.data() + head_, n);
   head_ += n;
   if (head_ == bytes_.size()) {
@@ -20,10 +23,11 @@ size_t H2BodyQueue::take(std::span<uint8_t> out) {
 }
 
 size_t H2BodyQueue::discard() {
-  const size_t n = size();
+  const size_t unpaid = size() - prepaid_;
   std::string().swap(bytes_);
   head_ = 0;
-  return n;
+  prepaid_ = 0;
+  return unpaid;
 }
 
 }  // namespace tlsgate::http

@@ -20,9 +20,16 @@ class H2BodyQueue {
     bytes_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   }
   void append(std::string_view bytes) { bytes_.append(bytes); }
-  // Moves up to `out.size()` bytes into `out`; returns how many.
-  size_t take(std::span<uint8_t> out);
-  // Drops what is waiting; returns how many bytes it dropped.
+  // Bytes at the front whose sender was already told they were consumed
+  // (held for the filters first): taking them reopens no window.
+  void append_prepaid(std::string_view bytes) {
+    append(bytes);
+    prepaid_ += bytes.size();
+  }
+  // Moves up to `out.size()` bytes into `out`; returns how many, and in
+  // `unpaid` how many of them the sender must still be told were consumed.
+  size_t take(std::span<uint8_t> out, size_t& unpaid);
+  // Drops what is waiting; returns how many unpaid bytes it dropped.
   size_t discard();
   size_t size() const { return bytes_.size() - head_; }
   bool empty() const { return size() == 0; }
@@ -33,6 +40,7 @@ class H2BodyQueue {
  private:
   std::string bytes_;
   size_t head_ = 0;  // bytes_[0, head_) were taken
+  size_t prepaid_ = 0;
 };
 
 }  // namespace tlsgate::http

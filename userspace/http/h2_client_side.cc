@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string_view>
+#include <utility>
 
 #include "http/h2_engine.h"
 #include "http/h2_sides.h"
@@ -27,8 +28,7 @@ struct H2ClientCallbacks {
       if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
         return 0;
       }
-      H2Engine& e = engine_of(p);
-      e.streams_.add(std::make_unique<H2Stream>(e, e.flow_, frame->hd.stream_id));
+      engine_of(p).streams_.add(frame->hd.stream_id);
       return 0;
     });
   }
@@ -72,20 +72,15 @@ struct H2ClientCallbacks {
           H2Stream* s = e.streams_.by_client(frame->hd.stream_id);
           if (s == nullptr) return 0;
           if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-            s->request_body.ended = end_stream;
-            s->tunnel = s->request_head.method == "CONNECT";
-            e.run_request_filters(*s);
+            e.request_head_done(*s, end_stream);
           } else {  // trailers
-            s->request_body.ended = true;
-            e.wake_upstream_data(*s);
+            e.request_ended(*s);
           }
           return 0;
         }
         case NGHTTP2_DATA: {
           H2Stream* s = e.streams_.by_client(frame->hd.stream_id);
-          if (s == nullptr || !end_stream) return 0;
-          s->request_body.ended = true;
-          e.wake_upstream_data(*s);
+          if (s != nullptr && end_stream) e.request_ended(*s);
           return 0;
         }
         case NGHTTP2_GOAWAY:
@@ -100,18 +95,16 @@ struct H2ClientCallbacks {
     });
   }
 
-  static int on_data_chunk_recv(nghttp2_session* session, uint8_t, int32_t stream_id,
-                                const uint8_t* data, size_t len, void* p) {
+  static int on_data_chunk_recv(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                                size_t len, void* p) {
     return guarded([&]() -> int {
       H2Engine& e = engine_of(p);
       H2Stream* s = e.streams_.by_client(stream_id);
-      if (s == nullptr || s->local_reply) {
-        nghttp2_session_consume(session, stream_id, len);  // nobody will take it
+      if (s == nullptr) {
+        e.consume(Peer::client, stream_id, len);  // nobody will take it
         return 0;
       }
-      s->request_body.append(std::span<const uint8_t>(data, len));
-      s->request_bytes += len;
-      e.wake_upstream_data(*s);
+      e.request_data(*s, std::span<const uint8_t>(data, len));
       return 0;
     });
   }
@@ -126,7 +119,7 @@ struct H2ClientCallbacks {
       H2Stream* s = e.streams_.by_client(frame->hd.stream_id);
       // The response is complete while the client still sends a request
       // nobody will read (a local reply, or an upstream that closed): stop it.
-      if (s != nullptr && !s->request_body.ended && !s->tunnel &&
+      if (s != nullptr && !s->client_ended && !s->tunnel &&
           (s->local_reply || s->upstream_closed)) {
         e.reset_client(*s, NGHTTP2_NO_ERROR);
       }
@@ -134,8 +127,7 @@ struct H2ClientCallbacks {
     });
   }
 
-  static int on_stream_close(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
-                             void* p) {
+  static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* p) {
     return guarded([&]() -> int {
       H2Engine& e = engine_of(p);
       H2Stream* s = e.streams_.by_client(stream_id);
@@ -145,14 +137,15 @@ struct H2ClientCallbacks {
       if (error_code != NGHTTP2_NO_ERROR) {
         e.reset_upstream(*s, error_code);  // the client reset it (or broke it)
         if (s->upstream_id != 0) {
-          nghttp2_session_consume(e.upstream_session_.get(), s->upstream_id,
-                                  s->response_body.discard());
+          e.consume(Peer::upstream, s->upstream_id,
+                    s->response_body.discard() + std::exchange(s->owed_upstream, 0));
         }
       }
       // What the client sent and nobody took still counts against its
       // connection window.
       if (s->upstream_id == 0 || s->upstream_closed || error_code != NGHTTP2_NO_ERROR) {
-        nghttp2_session_consume(session, stream_id, s->request_body.discard());
+        e.consume(Peer::client, stream_id,
+                  s->request_body.discard() + std::exchange(s->owed_client, 0));
       }
       e.maybe_retire(*s);
       return 0;
@@ -181,10 +174,9 @@ ssize_t H2ClientSide::read_response_body(nghttp2_session* session, int32_t strea
     H2Engine& e = engine_of(p);
     H2Stream* s = e.streams_.by_client(stream_id);
     if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const size_t n = s->response_body.take(std::span<uint8_t>(buf, length));
-    if (n > 0 && s->upstream_id != 0 && !s->local_reply) {
-      nghttp2_session_consume(e.upstream_session_.get(), s->upstream_id, n);
-    }
+    size_t unpaid = 0;
+    const size_t n = s->response_body.take(std::span<uint8_t>(buf, length), unpaid);
+    if (s->upstream_id != 0) e.consume(Peer::upstream, s->upstream_id, unpaid);
     if (s->response_body.empty() && s->response_body.ended) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       const HeaderList& trailers = s->response_body.trailers;

@@ -2,6 +2,7 @@
 
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "http/h2_sides.h"
 
@@ -40,104 +41,105 @@ bool session_done(nghttp2_session* s) {
 
 }  // namespace
 
-H2Engine::H2Engine(H2Port& port, const FlowContext& flow,
-                   std::vector<std::unique_ptr<HttpFilter>> filters)
-    : port_(port), flow_(flow), filters_(std::move(filters)) {
+std::unique_ptr<ProtocolEngine> make_h2_engine(HttpPort& port, const FilterChain& chain) {
+  return std::make_unique<H2Engine>(port, chain);
+}
+
+H2Engine::H2Engine(HttpPort& port, const FilterChain& chain) : port_(port), chain_(chain) {
   client_session_ = make_session(true, H2ClientSide::callbacks().get(), this);
   upstream_session_ = make_session(false, H2UpstreamSide::callbacks().get(), this);
-  flush();  // our SETTINGS (and the client preface toward the upstream)
+  flush();  // our SETTINGS (and the connection preface toward the upstream)
 }
 
 H2Engine::~H2Engine() = default;
 
-bool H2Engine::on_client_bytes(std::span<const uint8_t> bytes) {
-  return feed(client_session_.get(), bytes);
-}
-
-bool H2Engine::on_upstream_bytes(std::span<const uint8_t> bytes) {
-  return feed(upstream_session_.get(), bytes);
-}
-
-bool H2Engine::feed(nghttp2_session* session, std::span<const uint8_t> bytes) {
-  if (broken_) return false;
+void H2Engine::on_bytes(Peer from, std::span<const uint8_t> bytes) {
+  if (broken_) return;
   ++depth_;
-  const ssize_t rv = nghttp2_session_mem_recv(session, bytes.data(), bytes.size());
+  const ssize_t rv = nghttp2_session_mem_recv(session(from), bytes.data(), bytes.size());
   --depth_;
   if (rv < 0) {
-    // Bad client magic, a flood, a failed callback: the session queued its
-    // GOAWAY if it could; nothing more is read.
-    nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR);
+    // Not h2 at all (bad client magic), a flood, a failed callback: both
+    // peers hear GOAWAY if their session still can say it; nothing more is read.
+    nghttp2_session_terminate_session(session(from), NGHTTP2_PROTOCOL_ERROR);
+    nghttp2_session_terminate_session(session(other(from)), NGHTTP2_NO_ERROR);
+    broken_ = true;
+    port_.count_unparsed();
   }
   flush();
-  if (rv < 0) broken_ = true;
-  return rv >= 0;
 }
 
-void H2Engine::on_client_end() {
-  // The client left: every stream of it is cancelled upstream.
+void H2Engine::on_end_of_stream(Peer from) {
   ++depth_;
-  streams_.for_each([this](H2Stream& s) { reset_upstream(s, NGHTTP2_CANCEL); });
-  nghttp2_session_terminate_session(upstream_session_.get(), NGHTTP2_NO_ERROR);
-  client_gone_ = true;
+  if (from == Peer::client) {
+    // The client left: its streams are cancelled upstream.
+    client_gone_ = true;
+    for (int32_t id : streams_.client_ids())
+      reset_upstream(*streams_.by_client(id), NGHTTP2_CANCEL);
+    nghttp2_session_terminate_session(upstream_session_.get(), NGHTTP2_NO_ERROR);
+  } else {
+    // The upstream left: streams it had not finished are reset toward the
+    // client, which is told to open new ones elsewhere.
+    upstream_gone_ = true;
+    for (int32_t id : streams_.client_ids()) {
+      H2Stream* s = streams_.by_client(id);
+      if (s == nullptr || s->upstream_id == 0 || s->upstream_closed) continue;
+      s->upstream_closed = true;
+      s->upstream_error = NGHTTP2_INTERNAL_ERROR;
+      if (!s->local_reply && !s->upstream_ended) reset_client(*s, NGHTTP2_INTERNAL_ERROR);
+      maybe_retire(*s);
+    }
+    nghttp2_submit_goaway(client_session_.get(), NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(client_session_.get()),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+  }
   --depth_;
   flush();
 }
 
-void H2Engine::on_upstream_end() {
-  // The upstream left without (or after) its GOAWAY: streams it had not
-  // finished are reset toward the client; the client is told to go
-  // elsewhere for new ones.
-  ++depth_;
-  upstream_gone_ = true;
-  for (int32_t id : streams_.client_ids()) {
-    H2Stream* s = streams_.by_client(id);
-    if (s == nullptr || s->upstream_id == 0 || s->upstream_closed) continue;
-    s->upstream_closed = true;
-    s->upstream_error = NGHTTP2_INTERNAL_ERROR;
-    if (!s->local_reply && !s->response_body.ended) reset_client(*s, NGHTTP2_INTERNAL_ERROR);
-    maybe_retire(*s);
-  }
-  nghttp2_submit_goaway(client_session_.get(), NGHTTP2_FLAG_NONE,
-                        nghttp2_session_get_last_proc_stream_id(client_session_.get()),
-                        NGHTTP2_NO_ERROR, nullptr, 0);
-  --depth_;
+void H2Engine::on_drained(Peer) {
   flush();
 }
 
-void H2Engine::output_drained() {
-  flush();
+void H2Engine::on_flow_end() {
+  for (int32_t id : streams_.client_ids()) retire(id, ExchangeEnd::incomplete);
 }
 
 bool H2Engine::finished() const {
   if (broken_ || client_gone_) return true;
-  nghttp2_session* client = client_session_.get();
-  nghttp2_session* upstream = upstream_session_.get();
-  if (session_done(client)) return true;
-  const bool upstream_over = upstream_gone_ || session_done(upstream);
-  return upstream_over && streams_.size() == 0 && nghttp2_session_want_write(client) == 0;
+  if (session_done(client_session_.get())) return true;
+  const bool upstream_over = upstream_gone_ || session_done(upstream_session_.get());
+  return upstream_over && streams_.size() == 0 &&
+         nghttp2_session_want_write(client_session_.get()) == 0;
 }
 
-void H2Engine::finish() {
-  for (int32_t id : streams_.client_ids()) retire(id, ExchangeEnd::incomplete);
+void H2Engine::consume(Peer from, int32_t stream_id, size_t n) {
+  // On a closed stream only the connection's window counts (nghttp2 skips the stream's).
+  if (n > 0) nghttp2_session_consume(session(from), stream_id, n);
 }
 
-void H2Engine::resume(int32_t client_id, FilterStep step) {
-  H2Stream* s = streams_.by_client(client_id);
-  if (s == nullptr) return;
-  s->held.reset();
-  const H2Phase phase = s->phase;
-  if (phase != H2Phase::request_filters && phase != H2Phase::response_filters) return;
-  ++depth_;
-  if (step_result(*s, step)) {
-    ++s->next_filter;
-    if (phase == H2Phase::request_filters) {
-      run_request_filters(*s);
-    } else {
-      run_response_filters(*s);
+void H2Engine::owe(Peer from, H2Stream& s, size_t n) {
+  (from == Peer::client ? s.owed_client : s.owed_upstream) += n;
+  owing_.push_back(s.client_id);
+}
+
+// A run that held bytes for its filters and no longer waits (a filter
+// resumed, or its body steps need more): the sender's window reopens.
+void H2Engine::pay_owed() {
+  if (owing_.empty()) return;
+  std::vector<int32_t> still;
+  for (int32_t id : owing_) {
+    H2Stream* s = streams_.by_client(id);
+    if (s == nullptr || (s->owed_client == 0 && s->owed_upstream == 0)) continue;
+    if (s->owed_client > 0 && !s->run->request_waiting()) {
+      consume(Peer::client, s->client_id, std::exchange(s->owed_client, 0));
     }
+    if (s->owed_upstream > 0 && !s->run->response_waiting()) {
+      consume(Peer::upstream, s->upstream_id, std::exchange(s->owed_upstream, 0));
+    }
+    if (s->owed_client > 0 || s->owed_upstream > 0) still.push_back(id);
   }
-  --depth_;
-  flush();
+  owing_ = std::move(still);
 }
 
 void H2Engine::wake_client_data(H2Stream& s) {
@@ -165,10 +167,11 @@ void H2Engine::reset_upstream(H2Stream& s, uint32_t code) {
 void H2Engine::maybe_retire(H2Stream& s) {
   if (!s.client_closed || (s.upstream_id != 0 && !s.upstream_closed)) return;
   ExchangeEnd end = ExchangeEnd::complete;
-  if (s.tunnel && s.final_response && s.response_head.status / 100 == 2) {
+  const ResponseHead* response = s.run ? s.run->response() : nullptr;
+  if (s.tunnel && response != nullptr && response->status / 100 == 2 && !s.local_reply) {
     end = ExchangeEnd::upgrade;
   } else if (s.client_error != NGHTTP2_NO_ERROR ||
-             (s.upstream_error != NGHTTP2_NO_ERROR && !s.response_body.ended)) {
+             (s.upstream_error != NGHTTP2_NO_ERROR && !s.upstream_ended && !s.local_reply)) {
     end = ExchangeEnd::reset;
   }
   retire(s.client_id, end);
@@ -176,50 +179,39 @@ void H2Engine::maybe_retire(H2Stream& s) {
 
 void H2Engine::retire(int32_t client_id, ExchangeEnd end) {
   std::unique_ptr<H2Stream> s = streams_.remove(client_id);
-  if (!s) return;
-  s->held.reset();  // a held step's resumer does nothing from now on
-  for (auto& f : filters_) f->on_exchange_end(*s);
-  Exchange x;
-  x.method = s->request_head.method;
-  capture(x.host, s->request_head.authority, kMaxHost);
-  x.path_truncated = capture(x.path, s->request_head.path, kMaxPath);
-  if (s->final_response) x.status = s->response_head.status;
-  x.request_bytes = s->request_bytes;
-  x.response_bytes = s->response_bytes;
-  x.stream_id = static_cast<uint32_t>(client_id);
-  x.end = end;
-  if (s->local_reply) {
-    port_.exchange_done(x, s->local_reply->outcome, s->local_reply->detail);
-  } else {
-    port_.exchange_done(x, "", "");
-  }
+  // The run tells the filters and writes the `http` event; a stream whose
+  // request head never completed had none.
+  if (s && s->run) s->run->end(end);
 }
 
 void H2Engine::flush() {
-  if (depth_ > 0 || broken_) return;
+  if (depth_ > 0) return;
   ++depth_;  // data sources and frame callbacks may submit to either session
-  auto pump = [this](nghttp2_session* session, bool to_client) {
+  pay_owed();
+  auto pump = [this](Peer to) {
     bool sent = false;
-    while ((to_client ? port_.client_backlog() : port_.upstream_backlog()) < kMaxBacklog) {
+    while (port_.pending(to) < kMaxPending) {
       const uint8_t* data = nullptr;
-      const ssize_t n = nghttp2_session_mem_send(session, &data);
-      if (n < 0) {
-        broken_ = true;
-        return false;
+      const ssize_t n = nghttp2_session_mem_send(session(to), &data);
+      if (n <= 0) {
+        if (n < 0) broken_ = true;  // only out of memory or a failed callback
+        break;
       }
-      if (n == 0) break;
-      const std::span<const uint8_t> bytes(data, static_cast<size_t>(n));
-      to_client ? port_.send_to_client(bytes) : port_.send_to_upstream(bytes);
+      port_.send(to, std::span<const uint8_t>(data, static_cast<size_t>(n)));
       sent = true;
     }
     return sent;
   };
-  while (!broken_) {
-    const bool to_client = pump(client_session_.get(), true);
-    const bool to_upstream = !broken_ && pump(upstream_session_.get(), false);
+  while (true) {
+    const bool to_client = pump(Peer::client);
+    const bool to_upstream = pump(Peer::upstream);
     if (!to_client && !to_upstream) break;
   }
   --depth_;
+  if (!closing_ && finished()) {
+    closing_ = true;
+    port_.close_after_flush(broken_ ? "h2_protocol_error" : "h2_closed");
+  }
 }
 
 }  // namespace tlsgate::http

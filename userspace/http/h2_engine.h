@@ -1,87 +1,68 @@
-// The h2 half of the active HTTP layer (DESIGN.md §4a): h2 terminated on
-// both sides of an inspected flow with nghttp2's session API — a server
-// session toward the client, a client session toward the upstream — and
-// relayed stream by stream, each request and response head through the
-// flow's filter chain. No sockets here: decrypted bytes come in through the
-// on_*_bytes calls and leave through the port.
+// The h2 engine of the active HTTP layer (DESIGN.md §4a, protocol_engine.h):
+// h2 terminated on both sides of an inspected flow with nghttp2's session
+// API — a server session toward the client, a client session toward the
+// upstream — and relayed stream by stream, each exchange through the flow's
+// filter chain (exchange_run.h). No sockets here: decrypted bytes come in
+// through on_bytes and leave through the HttpPort.
 //
 // What the client sees is what the upstream sent, hop by hop: flow control
 // (a side's window reopens only when the other side took the bytes, so the
-// slow side sets the pace and what waits in memory is bounded by the
-// windows we advertise), SETTINGS each session negotiates for itself (the
-// upstream's stream limit and extended CONNECT are mirrored to the client),
-// PING answered per hop, GOAWAY passed on gracefully both ways, RST_STREAM
-// passed on both ways with its code, trailers, 1xx, and CONNECT / extended
-// CONNECT (RFC 8441) streams relayed as tunnels after their headers.
-// A filter's local reply (421, a block page) answers only its stream.
+// slow side sets the pace and what waits in memory is bounded by the windows
+// we advertise), SETTINGS each session negotiates for itself (extended
+// CONNECT is offered to the client once the upstream offers it), PING
+// answered per hop, GOAWAY passed on gracefully both ways, RST_STREAM passed
+// on both ways with its code, trailers, 1xx, and CONNECT / extended CONNECT
+// (RFC 8441) streams relayed as tunnels after their headers. A local reply
+// (421, a block page) answers only its stream; a held stream waits while the
+// others go on.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
-#include <string_view>
 #include <vector>
 
-#include "http/exchange.h"
-#include "http/filter.h"
+#include "http/exchange_run.h"
 #include "http/h2_session.h"
 #include "http/h2_streams.h"
+#include "http/http_port.h"
+#include "http/protocol_engine.h"
 
 namespace tlsgate::http {
 
-// What the engine needs from the connection it serves.
-class H2Port {
+class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
  public:
-  virtual ~H2Port() = default;
-  virtual void send_to_client(std::span<const uint8_t> bytes) = 0;
-  virtual void send_to_upstream(std::span<const uint8_t> bytes) = 0;
-  // Bytes handed over and not yet written to that socket: the engine stops
-  // producing for a side while its backlog is above kMaxBacklog, and goes on
-  // at the next output_drained().
-  virtual size_t client_backlog() const = 0;
-  virtual size_t upstream_backlog() const = 0;
-  // One stream ended: its exchange, and what the gateway did to it ("" when
-  // the upstream answered; else the local reply's outcome and detail).
-  virtual void exchange_done(const Exchange& exchange, std::string_view outcome,
-                             std::string_view detail) = 0;
-};
-
-class H2Engine {
- public:
-  static constexpr size_t kMaxBacklog = 64 * 1024;
+  // The engine stops producing for a peer while this much waits toward it,
+  // and goes on at on_drained.
+  static constexpr size_t kMaxPending = 64 * 1024;
   // What we advertise on each side: a stream's window bounds what one stream
   // buffers here, the connection's what all of them buffer together.
   static constexpr int32_t kStreamWindow = 256 * 1024;
   static constexpr int32_t kConnectionWindow = 1024 * 1024;
   static constexpr uint32_t kMaxConcurrentStreams = 100;
 
-  H2Engine(H2Port& port, const FlowContext& flow, std::vector<std::unique_ptr<HttpFilter>> filters);
-  ~H2Engine();
+  // `port` and `chain` outlive the engine.
+  H2Engine(HttpPort& port, const FilterChain& chain);
+  ~H2Engine() override;
   H2Engine(const H2Engine&) = delete;
   H2Engine& operator=(const H2Engine&) = delete;
 
-  // Decrypted bytes from a side. false: that side broke the protocol; the
-  // engine queued its GOAWAY and the connection should end once flushed.
-  bool on_client_bytes(std::span<const uint8_t> bytes);
-  bool on_upstream_bytes(std::span<const uint8_t> bytes);
-  // That side's peer closed its connection (FIN or close_notify).
-  void on_client_end();
-  void on_upstream_end();
-  // Port backlogs went down: produce more.
-  void output_drained();
-  // Nothing more will happen on either session: the connection can close
-  // once the port's backlogs are written.
+  // ProtocolEngine
+  void on_bytes(Peer from, std::span<const uint8_t> bytes) override;
+  void on_end_of_stream(Peer from) override;
+  void on_drained(Peer to) override;
+  void on_flow_end() override;
+  bool relaying_raw() const override { return false; }
+  const char* protocol() const override { return "h2"; }
+
+  // ExchangeCallbacks
+  void pass_request(ExchangeRun& run, const PassedMessage& message) override;
+  void pass_response(ExchangeRun& run, const PassedMessage& message) override;
+  void reply(ExchangeRun& run, const LocalReply& reply) override;
+
+  // Nothing more will happen on either session (the port was told to close).
   bool finished() const;
-  // The connection ends now: every stream still open is reported incomplete.
-  void finish();
-
-  // A held filter step's answer (through the stream's H2StreamResumer).
-  void resume(int32_t client_id, FilterStep step);
-  void replace_request(int32_t client_id, RequestHead head, std::string body);
-  void replace_response(int32_t client_id, ResponseHead head, std::string body);
-
   size_t open_streams() const { return streams_.size(); }
 
  private:
@@ -90,15 +71,20 @@ class H2Engine {
   friend struct H2UpstreamSide;
   friend struct H2UpstreamCallbacks;
 
-  // Filter steps and what follows them (h2_filter_steps.cc).
-  void run_request_filters(H2Stream& s);
-  void run_response_filters(H2Stream& s);
-  bool step_result(H2Stream& s, FilterStep& step);
-  void send_request_upstream(H2Stream& s);
-  void send_response_to_client(H2Stream& s);
-  void reply_locally(H2Stream& s, LocalReply reply);
+  // From the sessions' callbacks to the exchange (h2_exchange_steps.cc).
+  void request_head_done(H2Stream& s, bool end_stream);
+  void request_data(H2Stream& s, std::span<const uint8_t> bytes);
+  void request_ended(H2Stream& s);
+  void response_head_done(H2Stream& s, bool end_stream);
+  void response_data(H2Stream& s, std::span<const uint8_t> bytes);
+  void response_ended(H2Stream& s);
+  void send_request_upstream(H2Stream& s, const RequestHead& head);
+  void send_response_to_client(H2Stream& s, const ResponseHead& head);
 
   // Relay plumbing (h2_engine.cc).
+  void consume(Peer from, int32_t stream_id, size_t n);
+  void owe(Peer from, H2Stream& s, size_t n);
+  void pay_owed();
   void wake_client_data(H2Stream& s);
   void wake_upstream_data(H2Stream& s);
   void reset_client(H2Stream& s, uint32_t code);
@@ -106,18 +92,21 @@ class H2Engine {
   void maybe_retire(H2Stream& s);
   void retire(int32_t client_id, ExchangeEnd end);
   void flush();
-  bool feed(nghttp2_session* session, std::span<const uint8_t> bytes);
+  nghttp2_session* session(Peer p) const {
+    return p == Peer::client ? client_session_.get() : upstream_session_.get();
+  }
 
-  H2Port& port_;
-  const FlowContext& flow_;
-  std::vector<std::unique_ptr<HttpFilter>> filters_;
+  HttpPort& port_;
+  const FilterChain& chain_;
   H2SessionPtr client_session_;    // nghttp2 server toward the client
   H2SessionPtr upstream_session_;  // nghttp2 client toward the upstream
   H2Streams streams_;
+  std::vector<int32_t> owing_;             // streams with bytes held by their run and not consumed
   bool connect_protocol_offered_ = false;  // SETTINGS_ENABLE_CONNECT_PROTOCOL sent to the client
-  bool broken_ = false;                    // a fatal session error: nothing more to do
+  bool broken_ = false;                    // a peer broke the protocol: nothing more is read
   bool client_gone_ = false;               // the client closed its connection
   bool upstream_gone_ = false;             // the upstream closed its connection
+  bool closing_ = false;                   // the port was told to close
   int depth_ = 0;                          // inside a session call: flush later
 };
 

@@ -1,26 +1,6 @@
 #include "http/h2_streams.h"
 
-#include "http/h2_engine.h"
-
 namespace tlsgate::http {
-
-void H2StreamResumer::resume_proceed() {
-  engine_.resume(client_id_, FilterStep::proceed());
-}
-void H2StreamResumer::resume_respond(LocalReply reply) {
-  engine_.resume(client_id_, FilterStep::respond(std::move(reply)));
-}
-void H2StreamResumer::resume_replace_request(RequestHead head, std::string body) {
-  engine_.replace_request(client_id_, std::move(head), std::move(body));
-}
-void H2StreamResumer::resume_replace_response(ResponseHead head, std::string body) {
-  engine_.replace_response(client_id_, std::move(head), std::move(body));
-}
-
-ExchangeResumer H2Stream::resumer() {
-  held = std::make_shared<H2StreamResumer>(engine, client_id);
-  return ExchangeResumer(held);
-}
 
 H2Stream* H2Streams::by_client(int32_t id) {
   auto it = streams_.find(id);
@@ -32,9 +12,8 @@ H2Stream* H2Streams::by_upstream(int32_t id) {
   return it == upstream_to_client_.end() ? nullptr : by_client(it->second);
 }
 
-H2Stream& H2Streams::add(std::unique_ptr<H2Stream> s) {
-  const int32_t id = s->client_id;
-  return *(streams_[id] = std::move(s));
+H2Stream& H2Streams::add(int32_t client_id) {
+  return *(streams_[client_id] = std::make_unique<H2Stream>(client_id));
 }
 
 void H2Streams::pair(H2Stream& s, int32_t upstream_id) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <exception>
 #include <string_view>
+#include <utility>
 
 #include "http/h2_engine.h"
 #include "http/h2_sides.h"
@@ -58,22 +59,17 @@ struct H2UpstreamCallbacks {
           H2Stream* s = e.streams_.by_upstream(frame->hd.stream_id);
           if (s == nullptr || s->local_reply) return 0;
           if (s->final_response) {  // trailers
-            s->response_body.ended = true;
-            e.wake_client_data(*s);
+            e.response_ended(*s);
           } else if (s->response_head.status < 200) {
             interim(e, *s);
           } else {
-            s->final_response = true;
-            s->response_body.ended = end_stream;
-            e.run_response_filters(*s);
+            e.response_head_done(*s, end_stream);
           }
           return 0;
         }
         case NGHTTP2_DATA: {
           H2Stream* s = e.streams_.by_upstream(frame->hd.stream_id);
-          if (s == nullptr || s->local_reply || !end_stream) return 0;
-          s->response_body.ended = true;
-          e.wake_client_data(*s);
+          if (s != nullptr && end_stream) e.response_ended(*s);
           return 0;
         }
         case NGHTTP2_SETTINGS:
@@ -93,18 +89,16 @@ struct H2UpstreamCallbacks {
     });
   }
 
-  static int on_data_chunk_recv(nghttp2_session* session, uint8_t, int32_t stream_id,
-                                const uint8_t* data, size_t len, void* p) {
+  static int on_data_chunk_recv(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                                size_t len, void* p) {
     return guarded([&]() -> int {
       H2Engine& e = engine_of(p);
       H2Stream* s = e.streams_.by_upstream(stream_id);
-      if (s == nullptr || s->local_reply || s->client_closed) {
-        nghttp2_session_consume(session, stream_id, len);  // nobody will take it
+      if (s == nullptr) {
+        e.consume(Peer::upstream, stream_id, len);  // nobody will take it
         return 0;
       }
-      s->response_body.append(std::span<const uint8_t>(data, len));
-      s->response_bytes += len;
-      e.wake_client_data(*s);
+      e.response_data(*s, std::span<const uint8_t>(data, len));
       return 0;
     });
   }
@@ -117,14 +111,15 @@ struct H2UpstreamCallbacks {
       s->upstream_closed = true;
       s->upstream_error = error_code;
       if (!s->local_reply) {
-        if (!s->response_body.ended) {
+        if (!s->upstream_ended) {
           e.reset_client(*s, error_code);  // a reset (or a refusal) passed on as it came
-        } else if (!s->request_body.ended && !s->tunnel && s->response_submitted &&
+        } else if (!s->client_ended && !s->tunnel && s->response_submitted &&
                    s->response_body.empty() && s->response_body.trailers.empty()) {
           e.reset_client(*s, NGHTTP2_NO_ERROR);  // the response went; the upload is not wanted
         }
       }
-      nghttp2_session_consume(e.client_session_.get(), s->client_id, s->request_body.discard());
+      e.consume(Peer::client, s->client_id,
+                s->request_body.discard() + std::exchange(s->owed_client, 0));
       e.maybe_retire(*s);
       return 0;
     });
@@ -175,8 +170,9 @@ ssize_t H2UpstreamSide::read_request_body(nghttp2_session* session, int32_t stre
     H2Engine& e = engine_of(p);
     H2Stream* s = e.streams_.by_upstream(stream_id);
     if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const size_t n = s->request_body.take(std::span<uint8_t>(buf, length));
-    if (n > 0) nghttp2_session_consume(e.client_session_.get(), s->client_id, n);
+    size_t unpaid = 0;
+    const size_t n = s->request_body.take(std::span<uint8_t>(buf, length), unpaid);
+    e.consume(Peer::client, s->client_id, unpaid);
     if (s->request_body.empty() && s->request_body.ended) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       const HeaderList& trailers = s->request_body.trailers;

@@ -27,9 +27,9 @@ std::string pattern(size_t n) {
   return s;
 }
 
-H2Rig::H2Rig(std::vector<std::unique_ptr<HttpFilter>> filters, Options options) {
-  flow.sni = "a.test";
-  flow.protocol = "h2";
+H2Rig::H2Rig(FilterChain filters, Options options) : chain_(std::move(filters)) {
+  port.flow_context.sni = "a.test";
+  port.flow_context.protocol = "h2";
   H2CallbacksPtr cb = new_h2_callbacks();
   nghttp2_session_callbacks_set_on_header_callback(cb.get(), on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb.get(), on_frame_recv);
@@ -50,7 +50,7 @@ H2Rig::H2Rig(std::vector<std::unique_ptr<HttpFilter>> filters, Options options) 
   check(nghttp2_submit_settings(server_.get(), NGHTTP2_FLAG_NONE, server_settings.data(),
                                 server_settings.size()),
         "settings");
-  engine_ = std::make_unique<H2Engine>(*this, flow, std::move(filters));
+  engine_ = std::make_unique<H2Engine>(port, chain_);
   run();
 }
 
@@ -80,26 +80,24 @@ void H2Rig::run() {
   for (int round = 0; round < 1000000; ++round) {
     bool moved = pump(client_.get(), true);
     moved = pump(server_.get(), false) || moved;
-    if (!to_upstream_.empty()) {
-      const std::string bytes = std::move(to_upstream_);
-      to_upstream_.clear();
+    if (!port.sent(Peer::upstream).empty()) {
+      const std::string bytes = port.take(Peer::upstream);
       check(static_cast<int>(std::min<ssize_t>(
                 nghttp2_session_mem_recv(
                     server_.get(), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
                 0)),
             "server recv");
-      engine_->output_drained();
+      engine_->on_drained(Peer::upstream);
       moved = true;
     }
-    if (client_reading && !to_client_.empty()) {
-      const std::string bytes = std::move(to_client_);
-      to_client_.clear();
+    if (client_reading && !port.sent(Peer::client).empty()) {
+      const std::string bytes = port.take(Peer::client);
       check(static_cast<int>(std::min<ssize_t>(
                 nghttp2_session_mem_recv(
                     client_.get(), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
                 0)),
             "client recv");
-      engine_->output_drained();
+      engine_->on_drained(Peer::client);
       moved = true;
     }
     if (!moved) return;
@@ -118,7 +116,7 @@ bool H2Rig::pump(nghttp2_session* from, bool client_side) {
   }
   if (out.empty()) return false;
   const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(out.data()), out.size());
-  client_side ? engine_->on_client_bytes(bytes) : engine_->on_upstream_bytes(bytes);
+  engine_->on_bytes(client_side ? Peer::client : Peer::upstream, bytes);
   return true;
 }
 
@@ -168,19 +166,6 @@ void H2Rig::server_goaway() {
                               nghttp2_session_get_last_proc_stream_id(server_.get()),
                               NGHTTP2_NO_ERROR, nullptr, 0),
         "goaway");
-}
-
-void H2Rig::send_to_client(std::span<const uint8_t> bytes) {
-  to_client_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-void H2Rig::send_to_upstream(std::span<const uint8_t> bytes) {
-  to_upstream_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-void H2Rig::exchange_done(const Exchange& exchange, std::string_view outcome,
-                          std::string_view detail) {
-  exchanges.push_back({exchange, std::string(outcome), std::string(detail)});
 }
 
 SeenMessage& H2Rig::seen(nghttp2_session* s, int32_t id) {

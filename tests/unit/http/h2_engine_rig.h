@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/h2_engine.h"
+#include "memory_port.h"
 
 namespace tlsgate::http::testing {
 
@@ -67,21 +68,14 @@ struct SeenMessage {
   uint32_t close_code = 0;
 };
 
-struct SeenExchange {
-  Exchange exchange;
-  std::string outcome;
-  std::string detail;
-};
-
-class H2Rig final : public H2Port {
+class H2Rig {
  public:
   struct Options {
     bool server_enables_connect_protocol = false;
   };
-  H2Rig(std::vector<std::unique_ptr<HttpFilter>> filters, Options options);
-  explicit H2Rig(std::vector<std::unique_ptr<HttpFilter>> filters = {})
-      : H2Rig(std::move(filters), Options{}) {}
-  ~H2Rig() override;
+  H2Rig(FilterChain filters, Options options);
+  explicit H2Rig(FilterChain filters = {}) : H2Rig(std::move(filters), Options{}) {}
+  ~H2Rig();
 
   void plan(const std::string& path, RigPlan p) { plans_[path] = std::move(p); }
   int32_t request(const RigRequest& r);
@@ -109,18 +103,10 @@ class H2Rig final : public H2Port {
   // The client reads nothing while false: the engine's output to it waits.
   bool client_reading = true;
   uint64_t server_body_sent = 0;  // DATA payload the server sent, all streams
-  std::vector<SeenExchange> exchanges;
   bool client_goaway_seen = false;
   bool server_goaway_seen = false;
-  FlowContext flow;
-
-  // H2Port
-  void send_to_client(std::span<const uint8_t> bytes) override;
-  void send_to_upstream(std::span<const uint8_t> bytes) override;
-  size_t client_backlog() const override { return to_client_.size(); }
-  size_t upstream_backlog() const override { return to_upstream_.size(); }
-  void exchange_done(const Exchange& exchange, std::string_view outcome,
-                     std::string_view detail) override;
+  MemoryPort port;  // the engine's; its exchanges are the `http` events
+  const std::vector<Exchange>& exchanges() const { return port.exchanges; }
 
  private:
   static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
@@ -139,14 +125,13 @@ class H2Rig final : public H2Port {
 
   H2SessionPtr client_;
   H2SessionPtr server_;
+  FilterChain chain_;
   std::unique_ptr<H2Engine> engine_;
   std::map<std::string, RigPlan> plans_;
   std::map<int32_t, SeenMessage> client_seen_;
   std::map<int32_t, SeenMessage> server_seen_;
   std::map<int32_t, Outgoing> client_out_;
   std::map<int32_t, Outgoing> server_out_;
-  std::string to_client_;
-  std::string to_upstream_;
 };
 
 }  // namespace tlsgate::http::testing

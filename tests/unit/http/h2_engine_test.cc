@@ -20,9 +20,9 @@ RigPlan ok(std::string body, HeaderList trailers = {}) {
   return p;
 }
 
-const SeenExchange* exchange_of(const H2Rig& rig, int32_t stream) {
-  for (const auto& x : rig.exchanges) {
-    if (x.exchange.stream_id == static_cast<uint32_t>(stream)) return &x;
+const Exchange* exchange_of(const H2Rig& rig, int32_t stream) {
+  for (const auto& x : rig.exchanges()) {
+    if (x.stream_id == static_cast<uint32_t>(stream)) return &x;
   }
   return nullptr;
 }
@@ -67,9 +67,36 @@ class HoldingFilter final : public HttpFilter {
   int ended = 0;
 };
 
+// Reads whole bodies: requests to /scan (and proceeds), responses to
+// /dirty (and replaces them, later, through its resumer).
+class BodyFilter final : public HttpFilter {
+ public:
+  std::string_view name() const override { return "body"; }
+  FilterStep on_request_head(FilterExchange& ex) override {
+    return ex.request().path == "/scan" ? FilterStep::need_body(1 << 20) : FilterStep::proceed();
+  }
+  FilterStep on_request_body(FilterExchange&, const HeldBody& body) override {
+    seen_request.assign(reinterpret_cast<const char*>(body.bytes.data()), body.bytes.size());
+    request_complete = body.complete;
+    return FilterStep::proceed();
+  }
+  FilterStep on_response_head(FilterExchange& ex) override {
+    return ex.request().path == "/dirty" ? FilterStep::need_body(1 << 20) : FilterStep::proceed();
+  }
+  FilterStep on_response_body(FilterExchange& ex, const HeldBody& body) override {
+    seen_response_bytes = body.bytes.size();
+    resumer = ex.resumer();
+    return FilterStep::hold();
+  }
+  std::string seen_request;
+  bool request_complete = false;
+  size_t seen_response_bytes = 0;
+  ExchangeResumer resumer;
+};
+
 template <typename F>
-std::vector<std::unique_ptr<HttpFilter>> chain(std::unique_ptr<F> f) {
-  std::vector<std::unique_ptr<HttpFilter>> v;
+FilterChain chain(std::unique_ptr<F> f) {
+  FilterChain v;
   v.push_back(std::move(f));
   return v;
 }
@@ -95,8 +122,8 @@ TEST(H2Engine, RequestAndResponseGoThroughWithTheirHeads) {
   EXPECT_EQ(down.headers, fields({{"x-upstream", "yes"}}));
   EXPECT_EQ(down.body, "hello");
   EXPECT_TRUE(down.ended);
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  const Exchange& x = rig.exchanges[0].exchange;
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  const Exchange& x = rig.exchanges()[0];
   EXPECT_EQ(x.method, "GET");
   EXPECT_EQ(x.host, "a.test");
   EXPECT_EQ(x.path, "/a?q=1");
@@ -104,7 +131,7 @@ TEST(H2Engine, RequestAndResponseGoThroughWithTheirHeads) {
   EXPECT_EQ(x.response_bytes, 5u);
   EXPECT_EQ(x.stream_id, static_cast<uint32_t>(id));
   EXPECT_EQ(x.end, ExchangeEnd::complete);
-  EXPECT_EQ(rig.exchanges[0].outcome, "");
+  EXPECT_EQ(rig.exchanges()[0].outcome, "");
   EXPECT_EQ(rig.engine().open_streams(), 0u);
 }
 
@@ -122,7 +149,7 @@ TEST(H2Engine, ManyConcurrentStreamsAllComplete) {
   for (size_t i = 0; i < ids.size(); ++i) {
     EXPECT_EQ(rig.client(ids[i]).body, pattern(100 + i)) << i;
   }
-  EXPECT_EQ(rig.exchanges.size(), 100u);
+  EXPECT_EQ(rig.exchanges().size(), 100u);
   EXPECT_EQ(rig.engine().open_streams(), 0u);
 }
 
@@ -144,9 +171,9 @@ TEST(H2Engine, TrailersPassBothWays) {
   EXPECT_EQ(rig.client(id).body, "body");
   EXPECT_EQ(rig.client(id).trailers, fields({{"grpc-status", "0"}}));
   EXPECT_TRUE(rig.client(id).ended);
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].exchange.request_bytes, 6u);
-  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::complete);
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].request_bytes, 6u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::complete);
 }
 
 TEST(H2Engine, InterimResponsesComeBeforeTheFinalOne) {
@@ -191,7 +218,7 @@ TEST(H2Engine, HeadAnd204AndNotModifiedHaveNoBody) {
   EXPECT_EQ(rig.client(n).status, 204);
   EXPECT_EQ(rig.client(s).status, 304);
   EXPECT_TRUE(rig.client(s).ended);
-  EXPECT_EQ(rig.exchanges.size(), 3u);
+  EXPECT_EQ(rig.exchanges().size(), 3u);
 }
 
 TEST(H2Engine, ClientResetResetsTheUpstreamStream) {
@@ -208,9 +235,9 @@ TEST(H2Engine, ClientResetResetsTheUpstreamStream) {
   rig.run();
   EXPECT_TRUE(rig.server("/slow")->closed);
   EXPECT_EQ(rig.server("/slow")->close_code, NGHTTP2_CANCEL);
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::reset);
-  EXPECT_FALSE(rig.exchanges[0].exchange.status);
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::reset);
+  EXPECT_FALSE(rig.exchanges()[0].status);
 }
 
 TEST(H2Engine, UpstreamResetReachesTheClientWithItsCode) {
@@ -229,8 +256,8 @@ TEST(H2Engine, UpstreamResetReachesTheClientWithItsCode) {
   EXPECT_EQ(rig.client(calm).close_code, NGHTTP2_ENHANCE_YOUR_CALM);
   EXPECT_EQ(rig.client(fine).body, "fine");
   ASSERT_NE(exchange_of(rig, calm), nullptr);
-  EXPECT_EQ(exchange_of(rig, calm)->exchange.end, ExchangeEnd::reset);
-  EXPECT_EQ(exchange_of(rig, fine)->exchange.end, ExchangeEnd::complete);
+  EXPECT_EQ(exchange_of(rig, calm)->end, ExchangeEnd::reset);
+  EXPECT_EQ(exchange_of(rig, fine)->end, ExchangeEnd::complete);
 }
 
 TEST(H2Engine, UpstreamGoawayIsGracefulTowardTheClient) {
@@ -299,13 +326,13 @@ TEST(H2Engine, LargeDownloadFollowsASlowReader) {
   const uint64_t sent_while_stalled = rig.server_body_sent;
   EXPECT_GT(sent_while_stalled, 0u);
   EXPECT_LE(sent_while_stalled,
-            static_cast<uint64_t>(H2Engine::kStreamWindow) + H2Engine::kMaxBacklog + 64 * 1024);
+            static_cast<uint64_t>(H2Engine::kStreamWindow) + H2Engine::kMaxPending + 64 * 1024);
   rig.client_reading = true;
   rig.run();
   EXPECT_EQ(rig.client(id).body.size(), big.size());
   EXPECT_TRUE(rig.client(id).body == big);
-  EXPECT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].exchange.response_bytes, big.size());
+  EXPECT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].response_bytes, big.size());
 }
 
 TEST(H2Engine, LargeUploadArrivesWhole) {
@@ -320,6 +347,26 @@ TEST(H2Engine, LargeUploadArrivesWhole) {
   ASSERT_NE(rig.server("/up"), nullptr);
   EXPECT_TRUE(rig.server("/up")->body == r.body);
   EXPECT_EQ(rig.client(id).body, "got it");
+}
+
+TEST(H2Engine, EarlyResponseWhileTheUploadGoesOn) {
+  H2Rig rig;
+  RigPlan early = ok("early");
+  early.at_headers = true;
+  rig.plan("/early", early);
+  RigRequest r;
+  r.method = "POST";
+  r.path = "/early";
+  r.body = pattern(1000000);
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_EQ(rig.client(id).body, "early");
+  EXPECT_TRUE(rig.client(id).ended);
+  EXPECT_TRUE(rig.client(id).closed);
+  ASSERT_NE(rig.server("/early"), nullptr);
+  EXPECT_TRUE(rig.server("/early")->body == r.body);
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::complete);
 }
 
 TEST(H2Engine, MisdirectedStreamIsAnsweredLocallyWhileAnotherCompletes) {
@@ -340,11 +387,12 @@ TEST(H2Engine, MisdirectedStreamIsAnsweredLocallyWhileAnotherCompletes) {
   EXPECT_EQ(rig.server("/steal"), nullptr);  // the upstream never saw it
   EXPECT_EQ(rig.server_streams(), 1u);
   EXPECT_EQ(rig.client(good).body, "ok");
-  const SeenExchange* x = exchange_of(rig, bad);
+  const Exchange* x = exchange_of(rig, bad);
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(x->outcome, "misdirected");
   EXPECT_EQ(x->detail, "other.test");
-  EXPECT_EQ(x->exchange.status, 421);
+  EXPECT_EQ(x->status, 421);
+  EXPECT_EQ(x->host, "other.test");
   EXPECT_EQ(rig.engine().open_streams(), 0u);
 }
 
@@ -370,6 +418,76 @@ TEST(H2Engine, HeldStreamWaitsWhileOthersGoOn) {
   EXPECT_EQ(filter->ended, 2);
 }
 
+TEST(H2Engine, HeldUploadWaitsWithinTheWindowThenGoesWhole) {
+  auto holding = std::make_unique<HoldingFilter>();
+  HoldingFilter* filter = holding.get();
+  H2Rig rig(chain(std::move(holding)));
+  rig.plan("/held", ok("stored"));
+  RigRequest r;
+  r.method = "POST";
+  r.path = "/held";
+  r.body = pattern(2 * 1024 * 1024);
+  const int32_t id = rig.request(r);
+  rig.run();
+  // While held, the client could send no more than the window we gave it.
+  const int32_t sent_while_held =
+      H2Engine::kStreamWindow -
+      nghttp2_session_get_stream_remote_window_size(rig.client_session(), id);
+  EXPECT_GT(sent_while_held, 0);
+  EXPECT_LE(sent_while_held, H2Engine::kStreamWindow);
+  EXPECT_EQ(rig.server("/held"), nullptr);
+  filter->resumers.at(0).proceed();
+  rig.run();
+  ASSERT_NE(rig.server("/held"), nullptr);
+  EXPECT_TRUE(rig.server("/held")->body == r.body);
+  EXPECT_EQ(rig.client(id).body, "stored");
+  EXPECT_EQ(rig.exchanges().at(0).request_bytes, r.body.size());
+}
+
+TEST(H2Engine, RequestBodyHeldForAFilterThenPassedWhole) {
+  auto body = std::make_unique<BodyFilter>();
+  BodyFilter* filter = body.get();
+  H2Rig rig(chain(std::move(body)));
+  rig.plan("/scan", ok("scanned"));
+  RigRequest r;
+  r.method = "POST";
+  r.path = "/scan";
+  r.body = pattern(600000);  // more than a stream window: the engine reads on while it holds
+  r.trailers = fields({{"x-sum", "1"}});
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_TRUE(filter->seen_request == r.body);
+  EXPECT_TRUE(filter->request_complete);
+  ASSERT_NE(rig.server("/scan"), nullptr);
+  EXPECT_TRUE(rig.server("/scan")->body == r.body);
+  EXPECT_EQ(rig.server("/scan")->trailers, fields({{"x-sum", "1"}}));
+  EXPECT_EQ(rig.client(id).body, "scanned");
+}
+
+TEST(H2Engine, ResponseReplacedByAFilterAfterItsBody) {
+  auto body = std::make_unique<BodyFilter>();
+  BodyFilter* filter = body.get();
+  H2Rig rig(chain(std::move(body)));
+  RigPlan dirty = ok(pattern(300000));
+  dirty.headers = fields({{"content-length", "300000"}});
+  rig.plan("/dirty", dirty);
+  RigRequest r;
+  r.path = "/dirty";
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_EQ(filter->seen_response_bytes, 300000u);
+  EXPECT_EQ(rig.client(id).status, 0);  // nothing of it went before the filter answered
+  filter->resumer.replace_response(ResponseHead{200, fields({{"content-type", "text/plain"}})},
+                                   "clean");
+  rig.run();
+  EXPECT_EQ(rig.client(id).status, 200);
+  EXPECT_EQ(rig.client(id).body, "clean");
+  EXPECT_EQ(rig.client(id).headers,
+            fields({{"content-type", "text/plain"}, {"content-length", "5"}}));
+  EXPECT_TRUE(rig.client(id).ended);
+  EXPECT_EQ(rig.engine().open_streams(), 0u);
+}
+
 TEST(H2Engine, ResumerOfAResetStreamDoesNothing) {
   auto holding = std::make_unique<HoldingFilter>();
   HoldingFilter* filter = holding.get();
@@ -385,8 +503,8 @@ TEST(H2Engine, ResumerOfAResetStreamDoesNothing) {
   filter->resumers[0].proceed();
   rig.run();
   EXPECT_EQ(rig.server_streams(), 0u);
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::reset);
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::reset);
 }
 
 TEST(H2Engine, HeldRequestAnsweredLaterByTheFilter) {
@@ -406,8 +524,8 @@ TEST(H2Engine, HeldRequestAnsweredLaterByTheFilter) {
   EXPECT_EQ(rig.client(held).status, 403);
   EXPECT_EQ(rig.client(held).body, "no");
   EXPECT_EQ(rig.server_streams(), 0u);
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].outcome, "blocked");
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].outcome, "blocked");
 }
 
 TEST(H2Engine, ResponseReplacedLocallyCancelsTheUpstreamStream) {
@@ -451,9 +569,9 @@ TEST(H2Engine, ExtendedConnectIsOfferedWhenTheUpstreamOffersItAndTunnels) {
   EXPECT_EQ(rig.client(id).body, "ping-frame");
   rig.client_send_more(id, "", true);
   rig.run();
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::upgrade);
-  EXPECT_EQ(rig.exchanges[0].exchange.method, "CONNECT");
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::upgrade);
+  EXPECT_EQ(rig.exchanges()[0].method, "CONNECT");
 }
 
 TEST(H2Engine, ExtendedConnectIsNotOfferedWhenTheUpstreamDoesNot) {
@@ -472,9 +590,9 @@ TEST(H2Engine, ConnectionEndReportsOpenStreamsIncomplete) {
   r.path = "/open";
   rig.request(r);
   rig.run();
-  rig.engine().finish();
-  ASSERT_EQ(rig.exchanges.size(), 1u);
-  EXPECT_EQ(rig.exchanges[0].exchange.end, ExchangeEnd::incomplete);
+  rig.engine().on_flow_end();
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::incomplete);
 }
 
 TEST(H2Engine, UpstreamConnectionLossResetsOpenStreams) {
@@ -486,7 +604,7 @@ TEST(H2Engine, UpstreamConnectionLossResetsOpenStreams) {
   r.path = "/open";
   const int32_t id = rig.request(r);
   rig.run();
-  rig.engine().on_upstream_end();
+  rig.engine().on_end_of_stream(Peer::upstream);
   rig.run();
   EXPECT_TRUE(rig.client(id).closed);
   EXPECT_EQ(rig.client(id).close_code, NGHTTP2_INTERNAL_ERROR);
@@ -494,33 +612,21 @@ TEST(H2Engine, UpstreamConnectionLossResetsOpenStreams) {
   EXPECT_TRUE(rig.engine().finished());
 }
 
-class RecordingPort final : public H2Port {
- public:
-  void send_to_client(std::span<const uint8_t> b) override { to_client += b.size(); }
-  void send_to_upstream(std::span<const uint8_t> b) override { to_upstream += b.size(); }
-  size_t client_backlog() const override { return 0; }
-  size_t upstream_backlog() const override { return 0; }
-  void exchange_done(const Exchange&, std::string_view, std::string_view) override {}
-  size_t to_client = 0;
-  size_t to_upstream = 0;
-};
-
 TEST(H2Engine, NotH2FromTheClientIsRefused) {
-  RecordingPort port;
-  FlowContext flow;
-  H2Engine engine(port, flow, {});
-  EXPECT_GT(port.to_upstream, 0u);  // preface and SETTINGS toward the upstream at once
-  const std::string junk = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-  EXPECT_FALSE(engine.on_client_bytes(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(junk.data()), junk.size())));
+  MemoryPort port;
+  FilterChain chain;
+  H2Engine engine(port, chain);
+  EXPECT_FALSE(port.sent(Peer::upstream).empty());  // preface and SETTINGS at once
+  engine.on_bytes(Peer::client, bytes_of("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   EXPECT_TRUE(engine.finished());
+  EXPECT_EQ(port.closed, "h2_protocol_error");
+  EXPECT_EQ(port.unparsed, 1u);
 }
 
 TEST(H2Engine, ProtocolErrorFromTheClientEndsTheConnection) {
   H2Rig rig;
   const std::string junk(64, '\xff');  // a frame of an unknown length beyond the maximum
-  rig.engine().on_client_bytes(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()));
+  rig.engine().on_bytes(Peer::client, bytes_of(junk));
   rig.run();
   EXPECT_TRUE(rig.client_goaway_seen);
   EXPECT_TRUE(rig.engine().finished());
