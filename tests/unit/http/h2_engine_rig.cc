@@ -238,6 +238,12 @@ int H2Rig::on_header(nghttp2_session* s, const nghttp2_frame* frame, const uint8
 
 int H2Rig::on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void* self) {
   auto* rig = static_cast<H2Rig*>(self);
+  if (frame->hd.type == NGHTTP2_PING) {
+    const bool ack = (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0;
+    if (s == rig->client_.get() && ack) ++rig->client_ping_acks;
+    if (s == rig->server_.get() && !ack) ++rig->server_pings;
+    return 0;
+  }
   if (frame->hd.type == NGHTTP2_GOAWAY) {
     (s == rig->client_.get() ? rig->client_goaway_seen : rig->server_goaway_seen) = true;
     return 0;

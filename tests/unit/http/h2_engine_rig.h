@@ -104,6 +104,8 @@ class H2Rig {
   bool client_reading = true;
   uint64_t server_body_sent = 0;  // DATA payload the server sent, all streams
   bool client_goaway_seen = false;
+  int client_ping_acks = 0;
+  int server_pings = 0;  // PINGs (not acks) the server received
   bool server_goaway_seen = false;
   MemoryPort port;  // the engine's; its exchanges are the `http` events
   const std::vector<Exchange>& exchanges() const { return port.exchanges; }

@@ -574,6 +574,21 @@ TEST(H2Engine, ExtendedConnectIsOfferedWhenTheUpstreamOffersItAndTunnels) {
   EXPECT_EQ(rig.exchanges()[0].method, "CONNECT");
 }
 
+TEST(H2Engine, EachSideGetsTheEnginesSettingsAndPingsAreAnsweredPerHop) {
+  H2Rig rig;
+  nghttp2_session* client = rig.client_session();
+  EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
+            H2Engine::kMaxConcurrentStreams);
+  EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE),
+            static_cast<uint32_t>(H2Engine::kStreamWindow));
+  EXPECT_EQ(nghttp2_session_get_remote_settings(rig.server_session(), NGHTTP2_SETTINGS_ENABLE_PUSH),
+            0u);
+  ASSERT_EQ(nghttp2_submit_ping(client, NGHTTP2_FLAG_NONE, nullptr), 0);
+  rig.run();
+  EXPECT_EQ(rig.client_ping_acks, 1);
+  EXPECT_EQ(rig.server_pings, 0);
+}
+
 TEST(H2Engine, ExtendedConnectIsNotOfferedWhenTheUpstreamDoesNot) {
   H2Rig rig;
   EXPECT_EQ(nghttp2_session_get_remote_settings(rig.client_session(),
