@@ -16,6 +16,7 @@
 #include "config/rule_section.h"
 #include "config/section_reader.h"
 #include "config/suggest_section.h"
+#include "config/threat_list_section.h"
 #include "config/untrusted_cert_section.h"
 #include "tlsgate_abi.h"
 
@@ -25,7 +26,9 @@ namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
 constexpr std::string_view kSections[] = {"gateway", "paths",  "upstream", "policy", "ca",
-                                          "suggest", "groups", "rule",     "icap"};
+                                          "suggest", "groups", "rule",     "icap",   "threat_list"};
+// Arrays of tables ([[rule]], [[icap]], [[threat_list]]): every other top-level key is a section.
+constexpr std::string_view kTableArrays[] = {"rule", "icap", "threat_list"};
 
 // The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or space.
 bool valid_ifname(std::string_view name) {
@@ -53,7 +56,9 @@ void check_top_level(const toml::table& root, const std::string& source) {
                             : "unknown top-level key '" + std::string(name) +
                                   "' (keys belong in a section such as [gateway])");
     }
-    if (name != "rule" && name != "icap" && !node.is_table()) {
+    if (std::find(std::begin(kTableArrays), std::end(kTableArrays), name) ==
+            std::end(kTableArrays) &&
+        !node.is_table()) {
       throw ConfigError(
           source, line,
           "'" + std::string(name) + "' must be a section [" + std::string(name) + "]");
@@ -144,23 +149,6 @@ void read_gateway(const SectionReader& g, GatewayConfig& config) {
   if (auto v = g.duration("drain_timeout")) config.drain_timeout = *v;
 }
 
-// An absolute path; "" only when `empty_allowed`.
-std::optional<std::filesystem::path> read_path(const SectionReader& r, std::string_view key,
-                                               bool empty_allowed) {
-  auto text = r.string(key);
-  if (!text) return std::nullopt;
-  if (text->empty() && empty_allowed) return std::filesystem::path();
-  if (text->find('\0') != std::string::npos) {
-    r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() + " contains a NUL");
-  }
-  std::filesystem::path path(*text);
-  if (!path.is_absolute()) {
-    r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() + " must be an " +
-                                   "absolute path (got \"" + *text + "\")");
-  }
-  return path.lexically_normal();
-}
-
 // "127.0.0.1:9477", "[::1]:9477"; "" disables (nullopt).
 std::optional<Endpoint> read_listen_address(const SectionReader& r, std::string_view key,
                                             const std::string& text, uint16_t listen_port) {
@@ -192,9 +180,9 @@ std::optional<Endpoint> read_listen_address(const SectionReader& r, std::string_
 void read_paths(const SectionReader& p, GatewayConfig& config) {
   p.reject_unknown_keys({"state_dir", "event_log", "bpf_pin_dir", "control_socket",
                          "metrics_listen", "event_journal"});
-  if (auto v = read_path(p, "state_dir", false)) config.state_dir = *v;
-  if (auto v = read_path(p, "event_log", true)) config.event_log = *v;
-  if (auto v = read_path(p, "bpf_pin_dir", false)) {
+  if (auto v = read_absolute_path(p, "state_dir", false)) config.state_dir = *v;
+  if (auto v = read_absolute_path(p, "event_log", true)) config.event_log = *v;
+  if (auto v = read_absolute_path(p, "bpf_pin_dir", false)) {
     // The pin directory is removed on stop, so it must be a directory of its
     // own inside bpffs, never bpffs itself.
     const auto relative = v->lexically_relative("/sys/fs/bpf");
@@ -205,7 +193,7 @@ void read_paths(const SectionReader& p, GatewayConfig& config) {
     }
     config.bpf_pin_dir = *v;
   }
-  if (auto v = read_path(p, "control_socket", false)) config.control_socket = *v;
+  if (auto v = read_absolute_path(p, "control_socket", false)) config.control_socket = *v;
   if (auto v = p.string("metrics_listen")) {
     config.metrics_listen = read_listen_address(p, "metrics_listen", *v, config.listen_port);
   }
@@ -243,7 +231,7 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
     SectionReader u(*upstream, "[upstream]", source);
     u.reject_unknown_keys(
         {"trust_store", "untrusted_server_cert", "revocation", "prompt_exception_ttl"});
-    if (auto v = read_path(u, "trust_store", true)) config.trust_store = *v;
+    if (auto v = read_absolute_path(u, "trust_store", true)) config.trust_store = *v;
     if (auto v = read_untrusted_cert_policy(u, source)) config.rules.untrusted_server_cert = *v;
     if (auto v = u.choice("revocation", {"soft_fail", "hard_fail"})) {
       config.revocation = *v == "soft_fail" ? RevocationMode::soft_fail : RevocationMode::hard_fail;
@@ -278,6 +266,9 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
     config.rules.rules = read_rules(*rules, source, config.intercept_ports, groups);
   }
   check_rule_icap_names(config, source);
+  if (const toml::node* lists = root.get("threat_list")) {
+    config.threat_lists = read_threat_lists(*lists, source);
+  }
   return config;
 }
 

@@ -11,6 +11,7 @@
 #include "common/ip_address.h"
 #include "config/icap_service.h"
 #include "policy/rule.h"
+#include "policy/threat_list_spec.h"
 
 namespace tlsgate::config {
 
@@ -116,6 +117,9 @@ struct GatewayConfig {
 
   // [[rule]] ...
   policy::RuleSet rules;
+
+  // [[threat_list]] ... (the files are read by the daemon, at start and on reload)
+  std::vector<policy::ThreatListSpec> threat_lists;
 };
 
 }  // namespace tlsgate::config

@@ -234,4 +234,20 @@ std::optional<std::vector<Located<int64_t>>> SectionReader::integers(std::string
   return out;
 }
 
+std::optional<std::filesystem::path> read_absolute_path(const SectionReader& r,
+                                                        std::string_view key, bool empty_allowed) {
+  auto text = r.string(key);
+  if (!text) return std::nullopt;
+  if (text->empty() && empty_allowed) return std::filesystem::path();
+  if (text->find('\0') != std::string::npos) {
+    r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() + " contains a NUL");
+  }
+  std::filesystem::path path(*text);
+  if (!path.is_absolute()) {
+    r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() + " must be an " +
+                                   "absolute path (got \"" + *text + "\")");
+  }
+  return path.lexically_normal();
+}
+
 }  // namespace tlsgate::config

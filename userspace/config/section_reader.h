@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -68,6 +69,10 @@ class SectionReader {
   std::string label_;
   std::string source_;
 };
+
+// An absolute path, lexically normalized; "" only when `empty_allowed`.
+std::optional<std::filesystem::path> read_absolute_path(const SectionReader& r,
+                                                        std::string_view key, bool empty_allowed);
 
 // Parses a duration as written in the config; nullopt with *error set.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* error);
