@@ -88,12 +88,14 @@ class Lab:
             raise
         return self
 
-    def start_gateway(self, rules=LAB_RULES, settings=None) -> Gateway:
+    def start_gateway(self, rules=LAB_RULES, settings=None, threat_lists=()) -> Gateway:
         """Starts tlsgated in the router namespace and exports its root CA.
-        `settings`: extra config keys per section (Gateway.settings)."""
+        `settings`: extra config keys per section (Gateway.settings);
+        `threat_lists`: [[threat_list]] tables (Gateway.threat_lists)."""
         tlsgated, tlsgatectl = gateway_binaries()
         self.gateway.rules = rules
         self.gateway.settings = settings or {}
+        self.gateway.threat_lists = list(threat_lists)
         try:
             self.gateway.start(tlsgated, tlsgatectl)
         finally:

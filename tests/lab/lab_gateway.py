@@ -95,6 +95,8 @@ class Gateway:
         # Extra keys per section, e.g. {"gateway": {"handshake_timeout": "2s"},
         # "upstream": {"untrusted_server_cert": {"default": "block"}}}.
         self.settings = settings or {}
+        # [[threat_list]] tables: {"name": ..., "file": ..., "format": ...}.
+        self.threat_lists = []
         self.config = self.dir / "tlsgate.toml"
         self.state_dir = self.dir / "state"
         self.event_log = self.dir / "events.jsonl"
@@ -128,6 +130,9 @@ class Gateway:
         for rule in self.rules:
             lines.append("[[rule]]")
             lines += [f"{k} = {toml_value(v)}" for k, v in rule.items()]
+        for threat_list in self.threat_lists:
+            lines.append("[[threat_list]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in threat_list.items()]
         self.config.write_text("\n".join(lines) + "\n")
 
     def start(self, tlsgated: str, tlsgatectl: str, timeout_s: float = 30.0) -> None:

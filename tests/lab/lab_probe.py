@@ -40,11 +40,14 @@ class CurlResult:
 
 
 def curl(topology: Topology, site_name: str, family: int, cacert: pathlib.Path,
-         http1: bool = False, insecure: bool = False) -> CurlResult:
+         http1: bool = False, insecure: bool = False, path: str = "/",
+         method: str = "GET") -> CurlResult:
     address = plan.site_address(site_name, family)
     argv = ["curl", "-sS", "--max-time", "15", "--cacert", str(cacert),
             "--resolve", f"{site_name}:443:{_bracket(address)}",
-            "-w", r"\n%{http_code} %{http_version}", f"https://{site_name}/"]
+            "-w", r"\n%{http_code} %{http_version}", f"https://{site_name}{path}"]
+    if method != "GET":
+        argv[1:1] = ["-X", method]
     if http1:
         argv.insert(1, "--http1.1")
     if insecure:

@@ -177,9 +177,9 @@ class HeldConnection:
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         self.buffer = b""
 
-    def get(self, timeout_s: float = 10.0) -> str:
-        """One GET /; returns the body ("" when the connection was closed)."""
-        request = f"GET / HTTP/1.1\r\nHost: {self.site}\r\n\r\n".encode()
+    def get(self, timeout_s: float = 10.0, path: str = "/") -> str:
+        """One GET of `path`; returns the body ("" when the connection was closed)."""
+        request = f"GET {path} HTTP/1.1\r\nHost: {self.site}\r\n\r\n".encode()
         try:
             self.proc.stdin.write(request)
             self.proc.stdin.flush()

@@ -158,7 +158,8 @@ bool same_rule(const policy::Rule& a, size_t a_index, const policy::Rule& b, siz
   const bool names_match =
       a.name == b.name || (is_default_name(a, a_index) && is_default_name(b, b_index));
   return names_match && a.action == b.action && texts(a.sni) == texts(b.sni) &&
-         texts(a.dst) == texts(b.dst) && texts(a.client) == texts(b.client) && a.ports == b.ports;
+         texts(a.dst) == texts(b.dst) && texts(a.client) == texts(b.client) && a.ports == b.ports &&
+         texts(a.url) == texts(b.url) && a.methods == b.methods;
 }
 
 // Checks that `after` is `before` with one rule at `index` added (or removed).
@@ -184,6 +185,8 @@ std::string rule_block_text(const RuleSpec& spec) {
   if (!spec.sni.empty()) out += "\nsni = " + string_array(spec.sni);
   if (!spec.dst.empty()) out += "\ndst = " + string_array(spec.dst);
   if (!spec.client.empty()) out += "\nclient = " + string_array(spec.client);
+  if (!spec.url.empty()) out += "\nurl = " + string_array(spec.url);
+  if (!spec.method.empty()) out += "\nmethod = " + string_array(spec.method);
   if (!spec.port.empty()) {
     out += "\nport = [";
     for (size_t i = 0; i < spec.port.size(); ++i) {

@@ -24,6 +24,8 @@ struct RuleSpec {
   std::vector<std::string> dst;
   std::vector<std::string> client;
   std::vector<int64_t> port;
+  std::vector<std::string> url;  // request matchers (decided per request)
+  std::vector<std::string> method;
 };
 
 // Why an edit was refused; the message is meant for the operator as is.

@@ -8,6 +8,7 @@
 #include "config/config_loader.h"
 #include "config/section_reader.h"
 #include "config/untrusted_cert_section.h"
+#include "policy/url_pattern.h"
 
 namespace tlsgate::config {
 
@@ -71,10 +72,44 @@ std::vector<Cidr> read_cidrs(const SectionReader& r, std::string_view key,
   return out;
 }
 
+// url and method: decided per request, so only "inspect" (let through) or
+// "block", and nothing that belongs to a whole flow.
+void read_request_matchers(const SectionReader& r, Rule& rule) {
+  for (const auto& item : r.strings("url").value_or(std::vector<Located<std::string>>{})) {
+    std::string error;
+    auto pattern = policy::UrlPattern::parse(item.value, &error);
+    if (!pattern) r.fail(item.line, "'url' in " + r.label() + ": " + error);
+    rule.url.push_back(std::move(*pattern));
+  }
+  for (const auto& item : r.strings("method").value_or(std::vector<Located<std::string>>{})) {
+    std::string error;
+    auto method = policy::parse_method(item.value, &error);
+    if (!method) r.fail(item.line, "'method' in " + r.label() + ": " + error);
+    if (std::find(rule.methods.begin(), rule.methods.end(), *method) == rule.methods.end()) {
+      rule.methods.push_back(std::move(*method));
+    }
+  }
+  if (!rule.has_request_matcher()) return;
+  const int line = r.line_of_key(r.has("url") ? "url" : "method");
+  if (rule.action == policy::Action::bypass) {
+    r.fail(line, r.label() +
+                     ": a rule with 'url' or 'method' decides single requests inside inspected "
+                     "flows; its action can be \"block\" or \"inspect\" (let the request "
+                     "through), not \"bypass\"");
+  }
+  for (const char* key : {"ca", "untrusted_server_cert"}) {
+    if (r.has(key)) {
+      r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() +
+                                     " applies to whole flows; a rule with 'url' or 'method' "
+                                     "decides single requests");
+    }
+  }
+}
+
 Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports,
                const ClientGroups& groups) {
-  r.reject_unknown_keys(
-      {"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert", "ca", "icap"});
+  r.reject_unknown_keys({"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert",
+                         "ca", "icap", "url", "method"});
   Rule rule;
   rule.source_line = r.line();
 
@@ -158,6 +193,7 @@ Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> 
       rule.ports.push_back(port);
     }
   }
+  read_request_matchers(r, rule);
   return rule;
 }
 

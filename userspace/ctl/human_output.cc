@@ -32,7 +32,7 @@ std::string joined(const json& list, const char* separator = ",") {
 
 std::string matchers(const json& rule) {
   std::string out;
-  for (const char* key : {"sni", "dst", "client", "port"}) {
+  for (const char* key : {"sni", "dst", "client", "port", "url", "method"}) {
     if (rule.contains(key) && rule[key].is_array() && !rule[key].empty()) {
       out += (out.empty() ? "" : " ") + std::string(key) + "=" + joined(rule[key]);
     }
@@ -156,7 +156,9 @@ std::string format_rules(const json& answer, const std::string& only_action) {
     if (!only_action.empty() && r.value("action", std::string()) != only_action) continue;
     ++shown;
     rows.push_back({field(r, "position"), field(r, "name"), field(r, "action"), matchers(r),
-                    r.value("kernel", false) ? "kernel" : "userspace"});
+                    r.value("per_request", false) ? "per request"
+                    : r.value("kernel", false)    ? "kernel"
+                                                  : "userspace"});
   }
   if (shown == 0) {
     return (only_action.empty() ? std::string("no rules") : "no " + only_action + " rules") +

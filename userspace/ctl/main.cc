@@ -22,6 +22,7 @@
 #include "ctl/human_output.h"
 #include "ctl/socket_hint.h"
 #include "ctl/suggest_commands.h"
+#include "ctl/threat_output.h"
 
 namespace {
 
@@ -84,6 +85,7 @@ struct RuleOptions {
   std::string action;
   std::vector<std::string> sni, dst, client;
   std::vector<int64_t> port;
+  std::vector<std::string> url, method;
   size_t position = 0;  // 0: not given
 };
 
@@ -156,6 +158,8 @@ int main(int argc, char** argv) {
   CLI::App* flows = app.add_subcommand("flows", "flows the terminator holds now");
   CLI::App* stats = app.add_subcommand("stats", "counters (terminator, kernel, cache, events)");
   CLI::App* reload = app.add_subcommand("reload", "re-read the configuration file");
+  CLI::App* threats =
+      app.add_subcommand("threats", "threat lists: entries, load time, malformed lines, hits");
 
   CLI::App* rules = app.add_subcommand("rules", "list, add or delete rules");
   rules->require_subcommand(1);
@@ -168,6 +172,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"inspect", "bypass", "block"}));
   add_matcher_options(rules_add, r.sni, r.dst, r.client);
   rules_add->add_option("--port", r.port, "intercept port (repeatable)");
+  rules_add->add_option("--url", r.url,
+                        "request URL host/path: exact, /dir/* or glob (repeatable; decided per "
+                        "request, action inspect or block)");
+  rules_add->add_option("--method", r.method, "request method, e.g. POST (repeatable)");
   rules_add->add_option("--position", r.position, "1 = first; default: after the last rule")
       ->check(CLI::PositiveNumber);
   CLI::App* rules_del = rules->add_subcommand("del", "delete a rule (also from the config)");
@@ -352,6 +360,9 @@ int main(int argc, char** argv) {
         text += "\n";
       }
       print(o, answer, text);
+    } else if (threats->parsed()) {
+      const json answer = call(o, {{"command", "threats"}});
+      print(o, answer, tlsgate::ctl::format_threats(answer));
     } else if (rules_list->parsed() || bypass_list->parsed()) {
       const json list = call(o, {{"command", "rules.list"}});
       print(o, list, tlsgate::ctl::format_rules(list, bypass_list->parsed() ? "bypass" : ""));
@@ -361,6 +372,8 @@ int main(int argc, char** argv) {
       if (!r.dst.empty()) rule["dst"] = r.dst;
       if (!r.client.empty()) rule["client"] = r.client;
       if (!r.port.empty()) rule["port"] = r.port;
+      if (!r.url.empty()) rule["url"] = r.url;
+      if (!r.method.empty()) rule["method"] = r.method;
       json request = {{"command", "rules.add"}, {"rule", rule}};
       if (r.position != 0) request["position"] = r.position;
       const json answer = call(o, request);

@@ -11,6 +11,7 @@
 #include "events/journal_fields.h"
 #include "forging/client_facing_context.h"
 #include "policy/kernel_rule_compiler.h"
+#include "threat/kernel_name_guard.h"
 
 namespace tlsgate::daemon {
 
@@ -74,7 +75,37 @@ void log_not_compiled(const policy::KernelRules& rules) {
     std::fprintf(stderr, "tlsgated: userspace-only rule: %s\n", why.c_str());
 }
 
+void log_threat_lists(const threat::ThreatLists& lists) {
+  for (const auto& list : lists.lists()) {
+    std::fprintf(
+        stderr, "tlsgated: threat list '%s': %zu entries from %s in %lld ms, %zu malformed lines\n",
+        list.spec.name.c_str(), list.entries, list.spec.file.c_str(),
+        static_cast<long long>(list.load_time.count() / 1000), list.malformed);
+    for (const auto& bad : list.malformed_lines) {
+      std::fprintf(stderr, "tlsgated: threat list '%s': %s:%zu: %s\n", list.spec.name.c_str(),
+                   list.spec.file.c_str(), bad.line, bad.problem.c_str());
+    }
+    if (list.malformed > list.malformed_lines.size()) {
+      std::fprintf(stderr, "tlsgated: threat list '%s': %zu more malformed lines\n",
+                   list.spec.name.c_str(), list.malformed - list.malformed_lines.size());
+    }
+  }
+}
+
 }  // namespace
+
+policy::KernelRules Gateway::compile_for_kernel(const config::GatewayConfig& config,
+                                                std::span<const uint16_t> intercept_ports,
+                                                const threat::ThreatLists* previous,
+                                                std::shared_ptr<const threat::ThreatLists>* lists) {
+  auto compiled = policy::compile_kernel_rules(config.rules, intercept_ports);
+  if (lists != nullptr && *lists == nullptr) {
+    const auto watched = threat::wildcard_suffixes(compiled);
+    *lists = threat::ThreatLists::load(config.threat_lists, previous, watched);
+  }
+  if (lists != nullptr) threat::withhold_threatened_names(compiled, config.rules, **lists);
+  return compiled;
+}
 
 Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path,
                  std::vector<UniqueFd> inherited_listeners, const std::function<void()>& take_over)
@@ -98,6 +129,11 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   };
   cas_ = tls::CaRegistry::open(config_.state_dir, std::move(ca_options));
   check_rule_cas(*cas_, config_.rules);
+  // The list files are read before anything is installed: a list that
+  // cannot be read stops the start like any configuration error.
+  std::shared_ptr<const threat::ThreatLists> lists;
+  const auto compiled = compile_for_kernel(config_, config_.intercept_ports, nullptr, &lists);
+  log_threat_lists(*lists);
   cas_->start_clock();
   verifier_ = std::make_unique<tls::UpstreamVerifier>(config_.trust_store);
   forged_cache_ = std::make_unique<tls::ForgedCertCache>();
@@ -122,6 +158,7 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
         std::make_unique<terminator::ClientConnectionLimit>(config_.max_connections_per_client);
   }
   context_->rules.store(std::make_shared<const policy::RuleSet>(config_.rules));
+  context_->threat_lists.store(lists);
   context_->upstream_ctx = verifier_->make_upstream_ctx();
   context_->ticket_keys = std::make_unique<tls::TicketKeys>();
   context_->client_facing_ctx = tls::make_client_facing_ctx(context_->ticket_keys.get());
@@ -158,7 +195,6 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   terminator_->start();
   try {
     kernel_ = kernel::KernelSide::install(kernel_options(config_));
-    auto compiled = policy::compile_kernel_rules(config_.rules, config_.intercept_ports);
     log_not_compiled(compiled);
     kernel_->apply_rules(compiled);
     if (taking_over) take_over();
@@ -190,19 +226,29 @@ std::string Gateway::reload() {
                  error.c_str());
   }
   config::GatewayConfig next;
+  std::shared_ptr<const threat::ThreatLists> lists;
+  policy::KernelRules compiled;
   try {
     next = config::load_config_file(config_path_);
     check_rule_cas(*cas_, next.rules);
+    // Built here, on the control thread: workers keep the running lists
+    // until the swap below.
+    compiled = compile_for_kernel(next, config_.intercept_ports,
+                                  context_->threat_lists.load().get(), &lists);
   } catch (const std::exception& e) {
     return e.what();
   }
+  log_threat_lists(*lists);
   restart_needed_ = config::settings_needing_restart(config_, next);
-  auto compiled = policy::compile_kernel_rules(next.rules, config_.intercept_ports);
   log_not_compiled(compiled);
+  // Kernel names first: a name newly listed stops being bypassed by the
+  // kernel before userspace starts blocking it.
   kernel_->apply_rules(compiled);
   offload_->set_rules(compiled);
   context_->rules.store(std::make_shared<const policy::RuleSet>(next.rules));
+  context_->threat_lists.store(lists);
   config_.rules = std::move(next.rules);
+  config_.threat_lists = std::move(next.threat_lists);
   advisor_->set_settings(advisor_settings(next.suggest));
   config_.suggest = next.suggest;
   return {};

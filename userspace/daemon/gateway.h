@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "suggest/bypass_advisor.h"
 #include "terminator/terminator.h"
 #include "terminator/terminator_context.h"
+#include "threat/threat_lists.h"
 #include "validation/revocation_checker.h"
 #include "validation/upstream_verifier.h"
 
@@ -53,6 +55,13 @@ class Gateway {
   // swaps rules and [suggest] in the terminator and the kernel maps. On error
   // nothing changes and the error is returned.
   std::string reload();
+  // The rules compiled for the kernel, without the name bypasses a threat
+  // list withholds (threat/kernel_name_guard.h); loads the list files
+  // (throws threat::ThreatListError) when `lists` is null.
+  static policy::KernelRules compile_for_kernel(const config::GatewayConfig& config,
+                                                std::span<const uint16_t> intercept_ports,
+                                                const threat::ThreatLists* previous,
+                                                std::shared_ptr<const threat::ThreatLists>* lists);
   // Settings the last successful reload found changed but cannot apply
   // before a restart ("gateway.fail_mode", ...); the running values stay.
   const std::vector<std::string>& restart_needed() const { return restart_needed_; }
@@ -73,6 +82,9 @@ class Gateway {
   const config::GatewayConfig& config() const { return config_; }  // rules: see rules()
   const std::filesystem::path& config_path() const { return config_path_; }
   std::shared_ptr<const policy::RuleSet> rules() const { return context_->rules.load(); }
+  std::shared_ptr<const threat::ThreatLists> threat_lists() const {
+    return context_->threat_lists.load();
+  }
   terminator::Terminator& terminator() { return *terminator_; }
   const terminator::Terminator& terminator() const { return *terminator_; }
   // nullopt once stopped.

@@ -47,6 +47,9 @@ json rule_json(const policy::Rule& rule, size_t index, bool in_kernel) {
           {"dst", texts(rule.dst)},
           {"client", texts(rule.client)},
           {"port", rule.ports},
+          {"url", texts(rule.url)},
+          {"method", rule.methods},
+          {"per_request", rule.has_request_matcher()},
           {"line", rule.source_line},
           {"kernel", in_kernel}};
 }
@@ -72,7 +75,8 @@ config::RuleSpec rule_spec(const json& request) {
   }
   const json& rule = request["rule"];
   for (auto it = rule.begin(); it != rule.end(); ++it) {
-    static const std::set<std::string> known = {"name", "action", "sni", "dst", "client", "port"};
+    static const std::set<std::string> known = {"name",   "action", "sni", "dst",
+                                                "client", "port",   "url", "method"};
     if (!known.contains(it.key()))
       throw std::invalid_argument("unknown rule key '" + it.key() + "'");
   }
@@ -88,6 +92,8 @@ config::RuleSpec rule_spec(const json& request) {
   spec.sni = string_list(rule, "sni");
   spec.dst = string_list(rule, "dst");
   spec.client = string_list(rule, "client");
+  spec.url = string_list(rule, "url");
+  spec.method = string_list(rule, "method");
   if (rule.contains("port")) {
     const json ports = rule["port"].is_array() ? rule["port"] : json::array({rule["port"]});
     for (const auto& p : ports) {
@@ -145,6 +151,7 @@ json GatewayControl::handle(const json& request, const control::PeerCredentials&
     if (command == "flows") return control::ok_response(flows());
     if (command == "stats") return control::ok_response(stats());
     if (command == "rules.list") return control::ok_response(list_rules());
+    if (command == "threats") return control::ok_response(list_threats());
     if (command == "rules.add") return control::ok_response(add_rule(request, peer));
     if (command == "rules.del") return control::ok_response(delete_rule(request, peer));
     if (command.starts_with("ca.")) return ca_response(gateway_, request, peer);

@@ -47,6 +47,8 @@ class GatewayControl {
   nlohmann::json icap_status();
   nlohmann::json stats();
   nlohmann::json list_rules();
+  // threats: the lists, their entries, load times, malformed lines and hits (gateway_threats.cc)
+  nlohmann::json list_threats();
   nlohmann::json add_rule(const nlohmann::json& request, const control::PeerCredentials& peer);
   nlohmann::json delete_rule(const nlohmann::json& request, const control::PeerCredentials& peer);
   // suggest.list, suggest.accept, suggest.dismiss (gateway_suggest.cc)

@@ -118,6 +118,31 @@ std::string render_metrics(const Gateway& gateway, const ControlCounters& contro
                       "Events journald did not take.",
                       "counter",
                       {{{}, static_cast<double>(gateway.events().journal_failures())}}});
+  const auto lists = gateway.threat_lists();
+  MetricFamily hits{"tlsgate_threat_list_hits_total",
+                    "Threat-list hits, by list and stage (sni: at classification; request: a "
+                    "request's host or URL).",
+                    "counter",
+                    {}};
+  MetricFamily entries{"tlsgate_threat_list_entries", "Entries loaded, by list.", "gauge", {}};
+  MetricFamily malformed{"tlsgate_threat_list_malformed_lines",
+                         "Lines of the list file that were not entries, by list.",
+                         "gauge",
+                         {}};
+  for (const auto& list : lists->lists()) {
+    const std::string& name = list.spec.name;
+    hits.samples.push_back(
+        {{{"list", name}, {"stage", "sni"}}, static_cast<double>(list.counters->sni_hits.load())});
+    hits.samples.push_back({{{"list", name}, {"stage", "request"}},
+                            static_cast<double>(list.counters->request_hits.load())});
+    entries.samples.push_back({{{"list", name}}, static_cast<double>(list.entries)});
+    malformed.samples.push_back({{{"list", name}}, static_cast<double>(list.malformed)});
+  }
+  if (!lists->empty()) {
+    families.push_back(std::move(hits));
+    families.push_back(std::move(entries));
+    families.push_back(std::move(malformed));
+  }
   families.push_back({"tlsgate_rules",
                       "Rules in the running configuration.",
                       "gauge",

@@ -23,6 +23,7 @@ constexpr std::pair<std::string_view, std::string_view> kMessageIds[] = {
     {"http", "3bbf248c365c4f03a985c70aa520312f"},
     {"ca", "1b4cf08e02e5454a9bab5219d27f339e"},
     {"auto_bypass", "07e5aadc08684fb1918637e7c98d5a88"},
+    {"threat", "7c9534fb08184caf9fbda12579f33a36"},
 };
 
 std::string field_name(std::string_view key) {
@@ -52,7 +53,7 @@ std::string text_of(const json& fields, const char* key) {
 }
 
 int priority_of(std::string_view type) {
-  return type == "tls" || type == "client_reject" ? LOG_WARNING : LOG_INFO;
+  return type == "tls" || type == "client_reject" || type == "threat" ? LOG_WARNING : LOG_INFO;
 }
 
 }  // namespace

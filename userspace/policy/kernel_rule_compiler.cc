@@ -156,7 +156,7 @@ KernelRules compile_kernel_rules(const RuleSet& rules, std::span<const uint16_t>
 
   for (size_t i = 0; i < rules.rules.size(); ++i) {
     const Rule& rule = rules.rules[i];
-    if (rule.action != Action::bypass) continue;
+    if (rule.action != Action::bypass || rule.has_request_matcher()) continue;
     auto not_compiled = [&](const std::string& why) {
       out.not_compiled.push_back(rule.name + ": " + why);
     };
@@ -168,7 +168,9 @@ KernelRules compile_kernel_rules(const RuleSet& rules, std::span<const uint16_t>
     // Kernel entries apply before any rule is evaluated, so an earlier
     // inspect/block rule that could match the same flow must keep it.
     auto blocker = std::find_if(rules.rules.begin(), rules.rules.begin() + i, [&](const Rule& e) {
-      return e.action != Action::bypass && !provably_disjoint(rule, e, intercept_ports);
+      // A rule with request matchers decides requests, never a flow.
+      return e.action != Action::bypass && !e.has_request_matcher() &&
+             !provably_disjoint(rule, e, intercept_ports);
     });
     if (blocker != rules.rules.begin() + i) {
       not_compiled("an earlier " + std::string(to_string(blocker->action)) + " rule '" +

@@ -19,6 +19,9 @@
 // one of its patterns is bypassed by the rule matcher, whoever the client and
 // whatever the address: exactly what the kernel may assume.
 //
+// Rules with request matchers (url, method) decide requests inside inspected
+// flows, never a flow: they are neither compiled nor in the way of a bypass.
+//
 // The default action never changes which entries are correct: an entry only
 // covers flows that userspace would send to a bypass rule before reaching the
 // default. Flows not covered are steered and userspace applies the default;

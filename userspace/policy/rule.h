@@ -61,6 +61,32 @@ struct SniPattern {
   std::string to_string() const;  // as written in the config, normalized
 };
 
+// A request matcher `url` (DESIGN.md §4a): host + path, matched per request
+// by the HTTP layer (policy/url_pattern.h parses and matches it).
+//   "example.com/login"        exact path (the query is ignored)
+//   "example.com/admin/*"      prefix: "/admin", "/admin/" and everything below
+//   "*.example.com/*.exe"      glob: '*' matches any run of characters, '/' too
+//   "*/wp-login.php"           any host
+//   "example.com"              any path on the host
+//   "example.com/search?q=*"   with a '?', the query is part of what is compared
+// Hosts are matched as `sni` patterns are; paths case-sensitively after
+// decoding percent-escapes of unreserved characters on both sides.
+struct UrlPattern {
+  enum class Kind : uint8_t { exact, prefix, glob };
+
+  std::optional<SniPattern> host;  // nullopt: any host ("*")
+  std::string path;                // normalized; for prefix: up to and including the last '/'
+  Kind kind = Kind::exact;
+  bool with_query = false;  // the pattern has a '?': the query is compared too
+  std::string text;         // as written, host normalized
+
+  static std::optional<UrlPattern> parse(std::string_view text, std::string* error);
+  // `host`: the request's, lower-case, without port or trailing dot;
+  // `target`: the request target in origin-form ("/a/b?c").
+  bool matches(std::string_view host, std::string_view target) const;
+  const std::string& to_string() const { return text; }
+};
+
 struct Rule {
   std::string name;  // unique; "rule-<n>" when the config gives none
   Action action = Action::inspect;
@@ -68,6 +94,13 @@ struct Rule {
   std::vector<Cidr> dst;        // empty: any
   std::vector<Cidr> client;     // empty: any
   std::vector<uint16_t> ports;  // empty: any intercept port
+  // Request matchers: a rule with any is decided per request on inspected
+  // flows (the URL-rule filter), and never per flow (match() skips it, the
+  // kernel compiler ignores it). Only "inspect" (let the request through)
+  // and "block" (the block page naming the rule).
+  std::vector<UrlPattern> url;       // empty: any request
+  std::vector<std::string> methods;  // upper-case; empty: any method
+  bool has_request_matcher() const { return !url.empty() || !methods.empty(); }
   // Replaces RuleSet::untrusted_server_cert for flows this rule inspects.
   std::optional<UntrustedCertPolicy> untrusted_server_cert;
   // The CA whose active generation signs for the flows this rule inspects

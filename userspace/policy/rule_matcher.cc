@@ -33,7 +33,9 @@ bool rule_matches(const Rule& rule, const FlowFacts& flow) {
 Verdict match(const RuleSet& rules, const FlowFacts& flow) {
   for (size_t i = 0; i < rules.rules.size(); ++i) {
     const Rule& rule = rules.rules[i];
-    if (rule_matches(rule, flow)) return Verdict{rule.action, i, rule.name};
+    if (!rule.has_request_matcher() && rule_matches(rule, flow)) {
+      return Verdict{rule.action, i, rule.name};
+    }
   }
   return Verdict{rules.default_action, std::nullopt, "default"};
 }

@@ -7,10 +7,11 @@
 
 namespace tlsgate::policy {
 
-// First matching rule wins; no match gives the default action.
+// First matching rule wins; no match gives the default action. Rules with
+// request matchers (url, method) are not flow rules and are skipped.
 Verdict match(const RuleSet& rules, const FlowFacts& flow);
 
-// True when `rule` matches `flow` (all of its non-empty matchers match).
+// True when `rule`'s flow matchers (sni, dst, client, port) match `flow`.
 bool rule_matches(const Rule& rule, const FlowFacts& flow);
 
 }  // namespace tlsgate::policy

@@ -144,6 +144,7 @@ void Connection::classify() {
   verdict_ = policy::match(*rules, facts);
   classified_ = true;
   flow_action_ = std::string(policy::to_string(verdict_.action));
+  if (block_listed_sni()) return;  // connection_threat.cc
   switch (verdict_.action) {
     case policy::Action::block:
       TerminatorCounters::add(counters_.blocked);

@@ -141,6 +141,8 @@ class Connection {
   bool bypass_needs_probe(const policy::RuleSet& rules) const;
   void verify_bypass();
   void teach_kernel(bool bypass_verified);
+  // the threat-list check of the SNI (connection_threat.cc)
+  bool block_listed_sni();
   // upstream
   void connect_upstream();
   // upstream validation and the untrusted-certificate policy (connection_validation.cc)
@@ -180,6 +182,7 @@ class Connection {
   void show_untrusted_page(bool prompt, const tls::VerifyFailure& failure,
                            tls::PeerCertSummary peer);
   void show_rule_block_page();
+  void show_block_page(pages::PageHandler handler, const std::string& reason);
   void serve_page();
   // data phases
   void relay_tls(Side from);

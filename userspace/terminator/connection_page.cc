@@ -60,15 +60,18 @@ void Connection::show_untrusted_page(bool prompt, const tls::VerifyFailure& fail
 }
 
 void Connection::show_rule_block_page() {
+  show_block_page(pages::make_rule_block_handler(requested_host(), verdict_.rule_name), "rule");
+}
+
+void Connection::show_block_page(pages::PageHandler handler, const std::string& reason) {
   auto protocol = page_protocol(hello_.alpn_offered());
   if (!protocol) {
-    refuse_with_alert(tls_alert::kAccessDenied, "rule");
+    refuse_with_alert(tls_alert::kAccessDenied, reason);
     return;
   }
-  if (end_reason_.empty()) end_reason_ = "rule";
+  if (end_reason_.empty()) end_reason_ = reason;
   page_alpn_ = *protocol;
-  page_ = std::make_unique<pages::PageResponder>(
-      page_alpn_, pages::make_rule_block_handler(requested_host(), verdict_.rule_name));
+  page_ = std::make_unique<pages::PageResponder>(page_alpn_, std::move(handler));
   // No upstream is contacted: the gateway CA vouches for the name only to say "blocked".
   auto identity = ctx_.forged_cache->get_or_forge_name(trusted_forger(), requested_host());
   start_client_handshake(*identity, &page_alpn_, /*resumable=*/false);

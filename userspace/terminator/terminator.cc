@@ -169,6 +169,7 @@ std::map<std::string, uint64_t> Terminator::counters() const {
     add("http_bad_requests", c.http_bad_requests);
     add("non_http_refused", c.non_http_refused);
     add("client_limit_refusals", c.client_limit_refusals);
+    add("threat_blocked", c.threat_blocked);
   }
   return out;
 }

@@ -24,6 +24,7 @@
 #include "terminator/client_connection_limit.h"
 #include "terminator/kernel_offload.h"
 #include "terminator/request_filters.h"
+#include "threat/threat_lists.h"
 #include "tls/openssl_handles.h"
 #include "validation/revocation_checker.h"
 
@@ -69,6 +70,7 @@ struct TerminatorCounters {
   std::atomic<uint64_t> http_bad_requests{0};      // malformed HTTP/1 messages answered 400
   std::atomic<uint64_t> non_http_refused{0};       // inspected flows refused as not HTTP
   std::atomic<uint64_t> client_limit_refusals{0};  // accepts past max_connections_per_client
+  std::atomic<uint64_t> threat_blocked{0};         // flows whose SNI a threat list blocked
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -78,6 +80,9 @@ struct TerminatorCounters {
 struct TerminatorContext {
   TerminatorSettings settings;
   std::atomic<std::shared_ptr<const policy::RuleSet>> rules;
+  // The threat lists (DESIGN.md §4a), replaced as a whole on reload; never null.
+  std::atomic<std::shared_ptr<const threat::ThreatLists>> threat_lists{
+      std::make_shared<const threat::ThreatLists>()};
   tls::SslCtxPtr upstream_ctx;
   // Seal the session tickets of client_facing_ctx (declared first: outlives it).
   std::unique_ptr<tls::TicketKeys> ticket_keys;

@@ -50,23 +50,36 @@ uint64_t fingerprint(KeyKind kind, std::string_view key) {
   return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
-FingerprintTable::FingerprintTable(const std::vector<Item>& items) {
-  const size_t capacity = capacity_for(items.size());
-  fingerprints_.assign(capacity, 0);
-  lists_.assign(capacity, 0);
+FingerprintTable::FingerprintTable(size_t expected) {
+  rehash(capacity_for(expected));
+}
+
+void FingerprintTable::rehash(size_t capacity) {
+  std::vector<uint64_t> old_fingerprints(capacity, 0);
+  std::vector<uint16_t> old_lists(capacity, 0);
+  old_fingerprints.swap(fingerprints_);
+  old_lists.swap(lists_);
   mask_ = capacity - 1;
-  for (const Item& item : items) {
-    for (uint64_t slot = item.fingerprint & mask_;; slot = (slot + 1) & mask_) {
-      if (fingerprints_[slot] == 0) {
-        fingerprints_[slot] = item.fingerprint;
-        lists_[slot] = item.list;
-        ++size_;
-        break;
-      }
-      if (fingerprints_[slot] == item.fingerprint) {
-        if (item.list < lists_[slot]) lists_[slot] = item.list;
-        break;
-      }
+  size_ = 0;
+  for (size_t i = 0; i < old_fingerprints.size(); ++i) {
+    if (old_fingerprints[i] != 0) add({old_fingerprints[i], old_lists[i]});
+  }
+}
+
+void FingerprintTable::add(Item item) {
+  if (fingerprints_.empty() || (size_ + 1) * 10 > fingerprints_.size() * 7) {
+    rehash(capacity_for(std::max<size_t>(size_ + 1, fingerprints_.size())));
+  }
+  for (uint64_t slot = item.fingerprint & mask_;; slot = (slot + 1) & mask_) {
+    if (fingerprints_[slot] == 0) {
+      fingerprints_[slot] = item.fingerprint;
+      lists_[slot] = item.list;
+      ++size_;
+      return;
+    }
+    if (fingerprints_[slot] == item.fingerprint) {
+      if (item.list < lists_[slot]) lists_[slot] = item.list;
+      return;
     }
   }
 }

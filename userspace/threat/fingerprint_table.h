@@ -27,15 +27,23 @@ class FingerprintTable {
   };
 
   FingerprintTable() = default;
-  // Builds the table from every item; a fingerprint listed twice keeps the
-  // lowest list index.
-  explicit FingerprintTable(const std::vector<Item>& items);
+  // Room for `expected` entries before the first rehash.
+  explicit FingerprintTable(size_t expected);
 
+  // A fingerprint added twice keeps the lowest list index.
+  void add(Item item);
   std::optional<uint16_t> find(uint64_t fingerprint) const;
+  // Starts loading the slot of `fingerprint`: a lookup of several keys
+  // (every suffix of a name) then waits for memory about once, not per key.
+  void prefetch(uint64_t fingerprint) const {
+    if (!fingerprints_.empty()) __builtin_prefetch(&fingerprints_[fingerprint & mask_]);
+  }
   size_t size() const { return size_; }
   size_t capacity() const { return fingerprints_.size(); }
 
  private:
+  void rehash(size_t capacity);
+
   std::vector<uint64_t> fingerprints_;  // 0: empty slot
   std::vector<uint16_t> lists_;
   uint64_t mask_ = 0;

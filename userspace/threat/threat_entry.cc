@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/ip_address.h"
+#include "policy/url_pattern.h"
 
 namespace tlsgate::threat {
 
@@ -28,18 +29,6 @@ bool is_space(char c) {
 std::nullopt_t fail(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
   return std::nullopt;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool unreserved(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' ||
-         c == '~';
 }
 
 // "host", "host:port", "[v6]", "[v6]:port" -> normalized host and port text
@@ -116,7 +105,8 @@ std::optional<std::string> url_entry(std::string_view text, std::string* error) 
   }
   auto host = split_authority(authority, error);
   if (!host) return std::nullopt;
-  return host->first + (host->second.empty() ? "" : ":" + host->second) + normalize_path(path);
+  return host->first + (host->second.empty() ? "" : ":" + host->second) +
+         policy::normalize_url_path(path);
 }
 
 }  // namespace
@@ -159,45 +149,19 @@ std::optional<std::string> normalize_host(std::string_view text, bool allow_ip,
   return name;
 }
 
-std::string normalize_path(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
-  for (size_t i = 0; i < path.size(); ++i) {
-    const char c = path[i];
-    if (c == '#') break;
-    if (c == '%' && i + 2 < path.size()) {
-      const int hi = hex_value(path[i + 1]);
-      const int lo = hex_value(path[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        const char decoded = static_cast<char>(hi * 16 + lo);
-        if (unreserved(decoded)) {
-          out += decoded;
-        } else {
-          out += '%';
-          out += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1])));
-          out += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2])));
-        }
-        i += 2;
-        continue;
-      }
-    }
-    out += c;
-  }
-  return out;
-}
-
 std::optional<std::string> authority_host(std::string_view authority) {
   auto split = split_authority(authority, nullptr);
   if (!split) return std::nullopt;
-  std::string host = std::move(split->first);
-  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
-  return host;
+  // An IPv6 literal is kept bracketed in URL keys; a bare host has no brackets.
+  const size_t bracket = authority.starts_with('[') ? 1 : 0;
+  return split->first.substr(bracket, split->first.size() - 2 * bracket);
 }
 
 std::optional<std::string> request_url_key(std::string_view authority, std::string_view path) {
   auto split = split_authority(authority, nullptr);
   if (!split || path.empty() || path.front() != '/') return std::nullopt;
-  return split->first + (split->second.empty() ? "" : ":" + split->second) + normalize_path(path);
+  return split->first + (split->second.empty() ? "" : ":" + split->second) +
+         policy::normalize_url_path(path);
 }
 
 ParsedLine parse_list_line(std::string_view line, policy::ThreatListFormat format) {

@@ -18,10 +18,6 @@ namespace tlsgate::threat {
 // "2001:db8::1"); nullopt with *error saying what is wrong.
 std::optional<std::string> normalize_host(std::string_view text, bool allow_ip, std::string* error);
 
-// The path of a URL key: percent-escapes of unreserved characters decoded,
-// other escapes upper-cased, the fragment dropped. Case is kept.
-std::string normalize_path(std::string_view path);
-
 // A request's host and target as a URL key ("evil.example/a/b?c",
 // "evil.example:8443/"); nullopt when the authority is not a host.
 std::optional<std::string> request_url_key(std::string_view authority, std::string_view path);

@@ -1,9 +1,12 @@
 #include "threat/threat_lists.h"
 
 #include <fcntl.h>
+#include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <unordered_set>
@@ -22,18 +25,28 @@ std::string read_list_file(const policy::ThreatListSpec& spec) {
   const std::string where = "threat list '" + spec.name + "': " + spec.file.string();
   UniqueFd fd(::open(spec.file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw ThreatListError(where + ": cannot open: " + std::strerror(errno));
-  std::string text;
-  char buf[1 << 16];
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+    if (static_cast<size_t>(st.st_size) > kMaxListBytes) {
+      throw ThreatListError(where + ": larger than 1 GiB");
+    }
+  }
+  // Read straight into one buffer of the file's size: a list is read once
+  // and dropped, and growing copies would leave the heap fragmented.
+  std::string text(static_cast<size_t>(std::max<off_t>(st.st_size, 0)) + 1, '\0');
+  size_t used = 0;
   while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (used == text.size()) {
+      if (text.size() > kMaxListBytes) throw ThreatListError(where + ": larger than 1 GiB");
+      text.resize(text.size() * 2);
+    }
+    const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw ThreatListError(where + ": cannot read: " + std::strerror(errno));
     if (n == 0) break;
-    if (text.size() + static_cast<size_t>(n) > kMaxListBytes) {
-      throw ThreatListError(where + ": larger than 1 GiB");
-    }
-    text.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
+  text.resize(used);
   return text;
 }
 
@@ -58,8 +71,10 @@ struct StringHash {
 
 class ThreatLists::Builder {
  public:
-  Builder(ThreatLists& out, std::span<const std::string> watched) : out_(out) {
+  // `expected`: about how many entries will come (the lines of every list).
+  Builder(ThreatLists& out, std::span<const std::string> watched, size_t expected) : out_(out) {
     for (const auto& w : watched) watched_.insert(w);
+    out_.table_ = FingerprintTable(expected);
   }
 
   void add_list(const policy::ThreatListSpec& spec, std::string_view text,
@@ -87,7 +102,7 @@ class ThreatLists::Builder {
         continue;
       }
       for (const std::string& entry : parsed.entries) {
-        items_.push_back({fingerprint(kind, entry), index});
+        out_.table_.add({fingerprint(kind, entry), index});
         ++info.entries;
         if (kind != KeyKind::url && !watched_.empty()) note_below_watched(spec.name, entry);
       }
@@ -109,12 +124,6 @@ class ThreatLists::Builder {
     out_.lists_.push_back(std::move(info));
   }
 
-  void finish() {
-    out_.table_ = FingerprintTable(items_);
-    items_.clear();
-    items_.shrink_to_fit();
-  }
-
  private:
   // Is `entry` strictly below a watched wildcard suffix?
   void note_below_watched(const std::string& list, std::string_view entry) {
@@ -128,27 +137,39 @@ class ThreatLists::Builder {
   }
 
   ThreatLists& out_;
-  std::vector<FingerprintTable::Item> items_;
   std::unordered_set<std::string, StringHash, std::equal_to<>> watched_;
 };
 
 std::shared_ptr<const ThreatLists> ThreatLists::load(std::span<const policy::ThreatListSpec> specs,
                                                      const ThreatLists* previous,
                                                      std::span<const std::string> watched) {
-  auto lists = std::make_shared<ThreatLists>();
-  Builder builder(*lists, watched);
+  // Every file first: a missing one refuses the load before any work, and
+  // their lines size the table once.
+  std::vector<std::string> texts;
+  std::vector<std::chrono::steady_clock::duration> read_times;
+  size_t lines = 0;
   for (const auto& spec : specs) {
     const auto started = std::chrono::steady_clock::now();
-    const std::string text = read_list_file(spec);
-    std::shared_ptr<ThreatListCounters> counters;
-    if (previous != nullptr) {
-      for (const auto& old : previous->lists()) {
-        if (old.spec.name == spec.name) counters = old.counters;
-      }
-    }
-    builder.add_list(spec, text, std::move(counters), started);
+    texts.push_back(read_list_file(spec));
+    read_times.push_back(std::chrono::steady_clock::now() - started);
+    lines += static_cast<size_t>(std::count(texts.back().begin(), texts.back().end(), '\n')) + 1;
   }
-  builder.finish();
+  auto lists = std::make_shared<ThreatLists>();
+  {
+    Builder builder(*lists, watched, lines);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      std::shared_ptr<ThreatListCounters> counters;
+      if (previous != nullptr) {
+        for (const auto& old : previous->lists()) {
+          if (old.spec.name == specs[i].name) counters = old.counters;
+        }
+      }
+      builder.add_list(specs[i], texts[i], std::move(counters),
+                       std::chrono::steady_clock::now() - read_times[i]);
+      std::string().swap(texts[i]);
+    }
+  }
+  ::malloc_trim(0);  // hand the list texts' memory back to the system
   return lists;
 }
 
@@ -156,11 +177,13 @@ std::shared_ptr<const ThreatLists> ThreatLists::from_text(
     std::span<const policy::ThreatListSpec> specs, std::span<const std::string> texts,
     std::span<const std::string> watched) {
   auto lists = std::make_shared<ThreatLists>();
-  Builder builder(*lists, watched);
+  size_t lines = 0;
+  for (const auto& text : texts)
+    lines += static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  Builder builder(*lists, watched, lines);
   for (size_t i = 0; i < specs.size() && i < texts.size(); ++i) {
     builder.add_list(specs[i], texts[i], nullptr, std::chrono::steady_clock::now());
   }
-  builder.finish();
   return lists;
 }
 
@@ -179,14 +202,30 @@ std::optional<ThreatHit> ThreatLists::lowest(std::optional<ThreatHit> a,
 
 std::optional<ThreatHit> ThreatLists::match_domain_or_above(std::string_view name) const {
   if (!has_domains_) return std::nullopt;
-  std::optional<ThreatHit> best;
-  for (size_t start = 0;;) {
-    best = lowest(std::move(best), hit(KeyKind::domain, name.substr(start)));
+  // The name and every name above it; their slots are fetched together.
+  constexpr size_t kMaxLabels = 128;  // a 253-byte name has at most 127 labels
+  std::array<uint64_t, kMaxLabels> fingerprints;
+  std::array<uint16_t, kMaxLabels> starts;
+  size_t n = 0;
+  for (size_t start = 0; n < kMaxLabels;) {
+    fingerprints[n] = fingerprint(KeyKind::domain, name.substr(start));
+    starts[n] = static_cast<uint16_t>(start);
+    table_.prefetch(fingerprints[n++]);
     const auto dot = name.find('.', start);
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
-  return best;
+  std::optional<uint16_t> best;
+  size_t best_at = 0;
+  for (size_t i = 0; i < n; ++i) {
+    auto list = table_.find(fingerprints[i]);
+    if (list && (!best || *list < *best)) {
+      best = list;
+      best_at = i;
+    }
+  }
+  if (!best) return std::nullopt;
+  return ThreatHit{*best, lists_[*best].spec.name, std::string(name.substr(starts[best_at]))};
 }
 
 std::optional<ThreatHit> ThreatLists::match_name(std::string_view host) const {
