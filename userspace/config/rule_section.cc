@@ -97,7 +97,7 @@ void read_request_matchers(const SectionReader& r, Rule& rule) {
                      "flows; its action can be \"block\" or \"inspect\" (let the request "
                      "through), not \"bypass\"");
   }
-  for (const char* key : {"ca", "untrusted_server_cert"}) {
+  for (const char* key : {"ca", "untrusted_server_cert", "icap"}) {
     if (r.has(key)) {
       r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() +
                                      " applies to whole flows; a rule with 'url' or 'method' "

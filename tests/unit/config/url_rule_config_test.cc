@@ -33,6 +33,8 @@ TEST(UrlRuleKeys, RefusesFlowOnlySettingsAndBypass) {
   expect_error("[[rule]]\naction = \"bypass\"\nurl = \"a.example/x\"\n", 5, "not \"bypass\"");
   expect_error("[[rule]]\naction = \"inspect\"\nca = \"corp\"\nmethod = \"POST\"\n", 5,
                "applies to whole flows");
+  expect_error("[[rule]]\naction = \"block\"\nmethod = \"POST\"\nicap = []\n", 6,
+               "applies to whole flows");
   expect_error("[[rule]]\naction = \"block\"\nurl = \"a.example/x y\"\n", 5, "space");
   expect_error("[[rule]]\naction = \"block\"\nmethod = \"G E T\"\n", 5, "not an HTTP method");
 }
