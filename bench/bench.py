@@ -143,7 +143,8 @@ def run(args) -> int:
     bins = {"tlsgated": build / "userspace/daemon/tlsgated",
             "tlsgatectl": build / "userspace/ctl/tlsgatectl",
             "load": build / "bench/bench_tls_load", "leaves": build / "bench/bench_leaf_batch",
-            "bpf": build / "bench/bench_bpf_classifier"}
+            "bpf": build / "bench/bench_bpf_classifier",
+            "threat": build / "bench/bench_threat_lists"}
     for name, path in bins.items():
         if not os.access(path, os.X_OK):
             raise SystemExit(f"bench: {path} is not built")
@@ -163,7 +164,7 @@ def run(args) -> int:
     memory: dict = {}
     commands: dict = {}
     failures: list[str] = []
-    bpf_text = ""
+    bpf_text = threat_text = ""
     lab = Lab(bench_lab_id(), sites=[plan.site("good.lab.test")])
     proxies = []
     upstream = None
@@ -234,6 +235,8 @@ def run(args) -> int:
                             f"{m.kib_per_connection:.1f} KiB/conn")
         bpf_text = subprocess.run([str(bins["bpf"])], capture_output=True, text=True,
                                   check=True).stdout
+        threat_text = subprocess.run([str(bins["threat"])], capture_output=True, text=True,
+                                     check=True).stdout
         version_info = versions(build, proxies)
     finally:
         # A second Ctrl-C must not cut the teardown short.
@@ -255,7 +258,7 @@ def run(args) -> int:
     if max(loads) > 2.5:
         notes.append("The load average exceeded 2.5 during the run: other work shared the "
                      "two cores, figures are noisier than on an idle machine.")
-    data = RunData(samples=samples, memory=memory, bpf_text=bpf_text, machine=machine_info(),
+    data = RunData(samples=samples, memory=memory, bpf_text=bpf_text, threat_text=threat_text, machine=machine_info(),
                    versions=version_info,
                    params={"command": args.command, "date": datetime.datetime.now(
                        datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -18,7 +18,7 @@ fi
 "$here/install-deps.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTLSGATE_SANITIZE=OFF \
   -DTLSGATE_TESTS=OFF >/dev/null
-ninja -C "$build" tlsgated tlsgatectl bench_tls_load bench_leaf_batch bench_bpf_classifier
+ninja -C "$build" tlsgated tlsgatectl bench_tls_load bench_leaf_batch bench_bpf_classifier bench_threat_lists
 
 command="./bench/run.sh${*:+ $*}"
 exec /usr/bin/python3 "$here/bench.py" --build "$build" --command "$command" "$@"

@@ -1,0 +1,88 @@
+"""Per-request policy on inspected flows (DESIGN.md §4a), through the HTTP
+layer with real clients: a rule with `url` / `method` blocks only the
+matching requests with the page naming the rule (HTTP/1.1 and h2) and the
+upstream (nginx's access log) never sees them, while other requests to the
+same host pass; a threat-listed URL is blocked per request with the page
+naming the list and a `threat` event; a reload that lists a new URL applies
+to the next request of a connection already open, which stays open.
+"""
+
+import unittest
+
+from lab_case import LabTestCase
+from lab_gateway import LAB_RULES
+from lab_service import Ctl, HeldConnection
+
+GOOD = "good.lab.test"
+OTHER = "mixed.lab.test"
+
+REQUEST_RULES = LAB_RULES + (
+    {"name": "no-admin", "action": "block", "url": f"{GOOD}/admin/*"},
+    {"name": "no-post", "action": "block", "method": "POST", "sni": OTHER},
+)
+
+
+class RequestPolicyTest(LabTestCase):
+    def requests_seen(self, site, fragment):
+        return [line for line in self.lab.nginx.access_lines(site) if fragment in line]
+
+    def test_url_and_method_rules_block_only_matching_requests(self):
+        gateway = self.lab.start_gateway(rules=REQUEST_RULES)
+        for http1 in (False, True):
+            with self.subTest(http1=http1):
+                blocked = self.curl(GOOD, 4, gateway.root_ca, http1=http1, path="/admin/users")
+                self.assertEqual(blocked.http_code, "403", blocked.describe())
+                self.assertIn("Blocked by rule <strong>no-admin</strong>", blocked.body)
+                passed = self.curl(GOOD, 4, gateway.root_ca, http1=http1, path="/catalog")
+                self.assert_body(passed, GOOD)
+                posted = self.curl(OTHER, 4, gateway.root_ca, http1=http1, method="POST")
+                self.assertEqual(posted.http_code, "403", posted.describe())
+                self.assertIn("Blocked by rule <strong>no-post</strong>", posted.body)
+                self.assert_body(self.curl(OTHER, 4, gateway.root_ca, http1=http1), OTHER)
+        self.assertEqual(self.requests_seen(GOOD, "/admin"), [], "a blocked request went upstream")
+        self.assertEqual(len(self.requests_seen(GOOD, "/catalog")), 2)
+        self.assertEqual(self.requests_seen(OTHER, "POST"), [], "a blocked POST went upstream")
+        rules = Ctl(gateway).json("rules", "list")["rules"]
+        by_name = {r["name"]: r for r in rules}
+        self.assertEqual(by_name["no-admin"]["url"], [f"{GOOD}/admin/*"])
+        self.assertTrue(by_name["no-admin"]["per_request"])
+        self.assertIn("per request", Ctl(gateway).run("rules", "list").stdout)
+
+    def test_threat_listed_url_is_blocked_per_request_and_reload_applies_to_open_connections(self):
+        list_file = self.lab.gateway.dir / "urlhaus.txt"
+        list_file.parent.mkdir(parents=True, exist_ok=True)
+        list_file.write_text(f"http://{GOOD}/malware/\n")
+        gateway = self.lab.start_gateway(
+            threat_lists=[{"name": "urlhaus", "file": str(list_file), "format": "urls"}])
+        ctl = Ctl(gateway)
+        for http1 in (False, True):
+            with self.subTest(http1=http1):
+                blocked = self.curl(GOOD, 4, gateway.root_ca, http1=http1,
+                                    path="/malware/dropper.exe?id=7")
+                self.assertEqual(blocked.http_code, "403", blocked.describe())
+                self.assertIn("threat list <strong>urlhaus</strong>", blocked.body)
+                self.assertNotIn("dropper", blocked.body)
+                self.assert_body(self.curl(GOOD, 4, gateway.root_ca, http1=http1,
+                                           path="/clean/app.js"), GOOD)
+        self.assertEqual(self.requests_seen(GOOD, "/malware"), [])
+        event = gateway.wait_event(lambda e: e.get("type") == "threat"
+                                   and e.get("stage") == "request")
+        self.assertIsNotNone(event, self.lab.diagnostics())
+        self.assertEqual((event["list"], event["entry"], event["sni"]),
+                         ("urlhaus", f"{GOOD}/malware/", GOOD), event)
+        self.assertEqual(event["url"], f"https://{GOOD}/malware/dropper.exe?id=7")
+
+        held = HeldConnection(self.lab.topology, GOOD)
+        self.addCleanup(held.close)
+        self.assertEqual(held.get(path="/later/file.zip"), f"site={GOOD}\n")
+        list_file.write_text(f"http://{GOOD}/malware/\n{GOOD}/later/\n")
+        ctl.run("reload")
+        self.assertIn("threat list <strong>urlhaus</strong>", held.get(path="/later/file.zip"))
+        self.assertEqual(held.get(path="/clean/app.js"), f"site={GOOD}\n",
+                         "the connection did not survive the reload and the blocked request")
+        self.assertEqual(len(self.requests_seen(GOOD, "/later")), 1)
+        self.assertGreaterEqual(ctl.json("threats")["lists"][0]["request_hits"], 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
