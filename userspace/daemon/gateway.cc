@@ -185,7 +185,8 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   if (!config_.icap_services.empty()) {
     icap_filters = std::make_unique<icap::IcapFilterFactory>(std::move(icap_shared));
   }
-  request_filters_ = std::make_unique<terminator::RequestFilters>(std::move(icap_filters));
+  request_filters_ = std::make_unique<terminator::RequestFilters>(
+      context_->rules, context_->threat_lists, events_.get(), std::move(icap_filters));
   context_->request_filters = request_filters_.get();
   offload_ = std::make_unique<KernelOffload>(*context_, config_);
 

@@ -6,6 +6,9 @@
 #include <memory>
 #include <vector>
 
+#include "events/event_log.h"
+#include "filters/threat_filter.h"
+#include "filters/url_rule_filter.h"
 #include "http/exchange_run.h"
 #include "http/filter.h"
 
@@ -13,9 +16,11 @@ namespace tlsgate::terminator {
 
 class RequestFilters {
  public:
-  // `icap`: the antivirus step (icap/icap_filter.h), last in the chain;
-  // null: none.
-  explicit RequestFilters(std::unique_ptr<http::HttpFilterFactory> icap = nullptr);
+  // `rules` and `threat_lists` are the running ones (TerminatorContext),
+  // which outlive the filters; `events` may be null. `icap`: the antivirus
+  // step (icap/icap_filter.h), last in the chain; null: none.
+  RequestFilters(const filters::RuleSetSlot& rules, const filters::ThreatListsSlot& threat_lists,
+                 events::EventLog* events, std::unique_ptr<http::HttpFilterFactory> icap = nullptr);
   // The flow's filters in chain order (a factory may skip the flow).
   http::FilterChain make_chain(const http::FlowContext& flow) const;
 
