@@ -16,10 +16,8 @@ from lab_service import Ctl, HeldConnection
 GOOD = "good.lab.test"
 OTHER = "mixed.lab.test"
 
-# HTTP/1.1 only for now: on main h2 is still relayed by the passive engine
-# (http/passive_engine.h), which runs no filter. When the active h2 engine is
-# wired into make_h2_engine, add False (curl's default, h2) here.
-HTTP1_CHOICES = (True,)
+# curl's default (h2), then HTTP/1.1.
+HTTP1_CHOICES = (False, True)
 
 REQUEST_RULES = LAB_RULES + (
     {"name": "no-admin", "action": "block", "url": f"{GOOD}/admin/*"},
