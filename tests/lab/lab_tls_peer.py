@@ -64,6 +64,30 @@ def parse_endpoint(text: str):
     return socket.AF_INET, (host, int(port))
 
 
+def read_http_response(conn) -> bytes:
+    """One HTTP/1.1 response: its head, then Content-Length bytes of body
+    (or up to the end of the connection when it names none). Head and body
+    may arrive in separate records (the gateway's HTTP layer writes them so)."""
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = conn.recv(CHUNK)
+        if not chunk:
+            return response
+        response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while length is None or len(body) < length:
+        chunk = conn.recv(CHUNK)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def recv_exact(conn, n: int) -> bytes:
     out = bytearray()
     while len(out) < n:
@@ -194,12 +218,7 @@ def run_client(args) -> int:
         else:
             request = f"GET / HTTP/1.1\r\nHost: {args.sni}\r\nConnection: close\r\n\r\n"
             conn.sendall(request.encode())
-            response = b""
-            while b"\r\n\r\n" not in response or not response.endswith(b"\n"):
-                chunk = conn.recv(CHUNK)
-                if not chunk:
-                    break
-                response += chunk
+            response = read_http_response(conn)
             result["body"] = response.split(b"\r\n\r\n", 1)[-1].decode(errors="replace")
             result["ok"] = response.startswith(b"HTTP/1.1 200")
         if args.hold:

@@ -19,9 +19,12 @@ BUILD = pathlib.Path(os.environ.get("TLSGATE_BUILD_DIR", SOURCE / "build"))
 UNIT = SOURCE / "systemd" / "tlsgate.service"
 MAN_PAGES = {"tlsgated.8": "man8", "tlsgatectl.8": "man8", "tlsgate.toml.5": "man5"}
 # What `systemd-analyze security` may report at most (0 best, 10 worst). The
-# unit scores 2.0: what remains is the network access and capabilities a
-# gateway needs. A change that weakens the sandbox fails here.
-MAX_EXPOSURE = 2.0
+# unit scores 2.2: what remains is the network access and capabilities a
+# gateway needs, and NotifyAccess=all (+0.2), which the hitless restart needs
+# today: the successor process reports MAINPID= itself. Back to 2.0 once the
+# old process reports its successor's pid instead. A change that weakens the
+# sandbox further fails here.
+MAX_EXPOSURE = 2.2
 
 
 def run(argv, **kwargs) -> subprocess.CompletedProcess:

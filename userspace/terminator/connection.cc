@@ -298,9 +298,10 @@ void Connection::relay_tls(Side from) {
   flush_tls(from);                // KeyUpdate replies and alerts
   if (http_paused(from)) return;  // the rest is read when the HTTP layer resumes this side
   if (ended || side(from).eof) {
+    // Before the HTTP layer hears of the end (it may close the flow at once).
+    if (from == Side::client) note_client_end_after_handshake(false);
     end_http_stream(from);
     if (state_ != State::relaying) return;
-    if (from == Side::client) note_client_end_after_handshake(false);
     SSL_shutdown(out);
     flush_tls(other(from));
     close_when_flushed(from == Side::client ? "client_closed" : "upstream_closed");
