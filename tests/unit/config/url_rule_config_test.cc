@@ -4,8 +4,8 @@
 #include <string>
 
 #include "config/config_loader.h"
-#include "expect_config_error.h"
 #include "config/rule_editor.h"
+#include "expect_config_error.h"
 
 namespace tlsgate::config {
 namespace {
