@@ -175,23 +175,11 @@ ssize_t H2ClientSide::read_response_body(nghttp2_session* session, int32_t strea
     H2Stream* s = e.streams_.by_client(stream_id);
     if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     size_t unpaid = 0;
-    const size_t n = s->response_body.take(std::span<uint8_t>(buf, length), unpaid);
+    const ssize_t n =
+        read_body_into_frame(session, stream_id, s->response_body, s->response_deferred,
+                             std::span<uint8_t>(buf, length), flags, unpaid);
     if (s->upstream_id != 0) e.consume(Peer::upstream, s->upstream_id, unpaid);
-    if (s->response_body.empty() && s->response_body.ended) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      const HeaderList& trailers = s->response_body.trailers;
-      if (!trailers.empty()) {
-        H2HeaderBlock block;
-        block.add_all(trailers);
-        if (nghttp2_submit_trailer(session, stream_id, block.data(), block.size()) == 0) {
-          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-      }
-    } else if (n == 0) {
-      s->response_deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    return static_cast<ssize_t>(n);
+    return n;
   } catch (const std::exception&) {
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }

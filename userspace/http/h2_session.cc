@@ -48,4 +48,24 @@ H2HeaderBlock response_block(const std::string& status_text, const HeaderList& f
   return block;
 }
 
+ssize_t read_body_into_frame(nghttp2_session* session, int32_t stream_id, H2BodyQueue& body,
+                             bool& deferred, std::span<uint8_t> out, uint32_t* flags,
+                             size_t& unpaid) {
+  const size_t n = body.take(out, unpaid);
+  if (body.empty() && body.ended) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!body.trailers.empty()) {
+      H2HeaderBlock block;
+      block.add_all(body.trailers);
+      if (nghttp2_submit_trailer(session, stream_id, block.data(), block.size()) == 0) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+    }
+  } else if (n == 0) {
+    deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return static_cast<ssize_t>(n);
+}
+
 }  // namespace tlsgate::http

@@ -4,10 +4,13 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
+#include "http/h2_body_queue.h"
 #include "http/message.h"
 
 namespace tlsgate::http {
@@ -49,5 +52,14 @@ class H2HeaderBlock {
 H2HeaderBlock request_block(const RequestHead& head);
 // `status_text` must outlive the block.
 H2HeaderBlock response_block(const std::string& status_text, const HeaderList& fields);
+
+// A DATA frame's worth of `body` for an nghttp2 data source, either way:
+// its bytes; at the body's end also EOF, with its trailers submitted when it
+// has some; NGHTTP2_ERR_DEFERRED (and `deferred` set, so the engine resumes
+// the stream) when nothing is waiting yet. `unpaid`: bytes taken whose
+// sender must still be told they were consumed.
+ssize_t read_body_into_frame(nghttp2_session* session, int32_t stream_id, H2BodyQueue& body,
+                             bool& deferred, std::span<uint8_t> out, uint32_t* flags,
+                             size_t& unpaid);
 
 }  // namespace tlsgate::http

@@ -171,23 +171,10 @@ ssize_t H2UpstreamSide::read_request_body(nghttp2_session* session, int32_t stre
     H2Stream* s = e.streams_.by_upstream(stream_id);
     if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     size_t unpaid = 0;
-    const size_t n = s->request_body.take(std::span<uint8_t>(buf, length), unpaid);
+    const ssize_t n = read_body_into_frame(session, stream_id, s->request_body, s->request_deferred,
+                                           std::span<uint8_t>(buf, length), flags, unpaid);
     e.consume(Peer::client, s->client_id, unpaid);
-    if (s->request_body.empty() && s->request_body.ended) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      const HeaderList& trailers = s->request_body.trailers;
-      if (!trailers.empty()) {
-        H2HeaderBlock block;
-        block.add_all(trailers);
-        if (nghttp2_submit_trailer(session, stream_id, block.data(), block.size()) == 0) {
-          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-      }
-    } else if (n == 0) {
-      s->request_deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    return static_cast<ssize_t>(n);
+    return n;
   } catch (const std::exception&) {
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
