@@ -7,9 +7,12 @@
     lab_stall.py half-close --connect ADDR:PORT --sni NAME --ca FILE --count N
 
 half-close: N flows, 50 at a time: TLS handshake (verified with --ca), an
-          HTTP/1.1 GET with "Connection: close", then the client's FIN
-          (shutdown SHUT_WR under TLS), then the whole response is read to
-          the server's end; prints {"complete": n, "broken": m, "errors": [...]}.
+          HTTP/1.1 GET with "Connection: close" (--h2: an h2 GET with
+          END_STREAM, after the server's SETTINGS), then the client's end:
+          every other flow a TLS close_notify and a FIN, the others the FIN
+          alone (shutdown SHUT_WR under TLS); then the whole response is read
+          (h1: to the server's end; h2: to the stream's END_STREAM);
+          prints {"complete": n, "broken": m, "errors": [...]}.
 upstream: accepts every connection and never answers (reads and discards);
           prints {"listening": true}.
 clients:  opens N connections at once; MODE says what each one sends, then
@@ -154,7 +157,32 @@ def mid_request(args, host: str, port: int) -> None:
         s.close()
 
 
-def half_close_one(ctx, host: str, port: int, sni: str) -> str | None:
+def h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def hpack_literal(name: str, value: str) -> bytes:
+    """A header field as a literal without indexing, new name, no Huffman
+    (RFC 7541 §6.2.2); the names and values here are shorter than 127."""
+    return b"\x00" + bytes([len(name)]) + name.encode() + bytes([len(value)]) + value.encode()
+
+
+def h2_frames(buffer: bytearray):
+    """Takes the whole frames at the front of `buffer`: (type, flags, stream, payload)."""
+    while len(buffer) >= 9:
+        length = int.from_bytes(buffer[:3], "big")
+        if len(buffer) < 9 + length:
+            return
+        kind, flags = buffer[3], buffer[4]
+        stream = int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+        payload = bytes(buffer[9:9 + length])
+        del buffer[:9 + length]
+        yield kind, flags, stream, payload
+
+
+def half_close_one(ctx, host: str, port: int, sni: str, close_notify: bool,
+                   h2: bool) -> str | None:
     raw = socket.create_connection((host, port), timeout=10)
     try:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -164,6 +192,20 @@ def half_close_one(ctx, host: str, port: int, sni: str) -> str | None:
             data = outgoing.read()
             if data:
                 raw.sendall(data)
+
+        def read_more() -> bytes | None:
+            """Plaintext that came (b"" for none yet); None at the server's end."""
+            chunk = raw.recv(65536)
+            if not chunk:
+                return None
+            incoming.write(chunk)
+            got = b""
+            try:
+                while data := tls.read(65536):  # b"": the server's close_notify
+                    got += data
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                pass
+            return got
 
         while True:
             try:
@@ -176,22 +218,56 @@ def half_close_one(ctx, host: str, port: int, sni: str) -> str | None:
                     return "eof in handshake"
                 incoming.write(chunk)
         pump()
-        tls.write(f"GET / HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n".encode())
+        frames = bytearray()
+        if h2:
+            if tls.selected_alpn_protocol() != "h2":
+                return f"alpn {tls.selected_alpn_protocol()}"
+            tls.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0))
+            pump()
+            settings = False
+            while not settings:  # the server's SETTINGS, acknowledged before the request
+                got = read_more()
+                if got is None:
+                    return "eof before the server's SETTINGS"
+                frames += got
+                settings = any(k == 4 and not f & 1 for k, f, _, _ in h2_frames(frames))
+            block = (hpack_literal(":method", "GET") + hpack_literal(":scheme", "https") +
+                     hpack_literal(":path", "/") + hpack_literal(":authority", sni))
+            tls.write(h2_frame(4, 1, 0) + h2_frame(1, 0x5, 1, block))  # END_STREAM|END_HEADERS
+        else:
+            tls.write(f"GET / HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n".encode())
         pump()
+        if close_notify:  # TLS half-close (RFC 8446 §6.1), then the FIN
+            try:
+                tls.unwrap()
+            except ssl.SSLWantReadError:
+                pass
+            pump()
         raw.shutdown(socket.SHUT_WR)  # the client's FIN; the answer must still come
         body = b""
         while True:
-            chunk = raw.recv(65536)
-            if not chunk:
+            got = read_more()
+            if got is None:
                 break
-            incoming.write(chunk)
-            try:
-                while data := tls.read(65536):  # b"": the server's close_notify
-                    body += data
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-                pass
-        if not body.startswith(b"HTTP/1.1 200") or f"site={sni}".encode() not in body:
+            if not h2:
+                body += got
+                continue
+            frames += got
+            ended = False
+            for kind, flags, stream, payload in h2_frames(frames):
+                if stream != 1:
+                    continue
+                if kind == 0:  # DATA (no padding from nginx or the gateway)
+                    body += payload
+                if kind == 3:
+                    return f"stream reset {payload.hex()}"
+                ended = ended or (kind in (0, 1) and flags & 1)
+            if ended:
+                break
+        if not h2 and not body.startswith(b"HTTP/1.1 200"):
             return f"response {body[:40]!r}"
+        if f"site={sni}".encode() not in body:
+            return f"body {body[:40]!r}"
         return None
     finally:
         raw.close()
@@ -201,19 +277,23 @@ def half_close(args) -> None:
     import threading
     host, port = split(args.connect)
     ctx = ssl.create_default_context(cafile=args.ca)
+    if args.h2:
+        ctx.set_alpn_protocols(["h2"])
     results = []
     lock = threading.Lock()
 
-    def one():
+    def one(close_notify: bool):
         try:
-            error = half_close_one(ctx, host, port, args.sni)
+            error = half_close_one(ctx, host, port, args.sni, close_notify, args.h2)
         except (OSError, ssl.SSLError) as e:
             error = str(e)
         with lock:
             results.append(error)
 
     for first in range(0, args.count, 50):
-        threads = [threading.Thread(target=one) for _ in range(min(50, args.count - first))]
+        # Every other flow ends with close_notify before its FIN, the others with the FIN alone.
+        threads = [threading.Thread(target=one, args=((first + i) % 2 == 1,))
+                   for i in range(min(50, args.count - first))]
         for t in threads:
             t.start()
         for t in threads:
@@ -242,6 +322,7 @@ def main() -> None:
     h.add_argument("--sni", required=True)
     h.add_argument("--ca", required=True)
     h.add_argument("--count", type=int, required=True)
+    h.add_argument("--h2", action="store_true")
     args = p.parse_args()
     {"upstream": upstream, "clients": clients, "half-close": half_close}[args.role](args)
 

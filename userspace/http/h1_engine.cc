@@ -94,6 +94,7 @@ void H1Engine::pump() {
   busy_ = false;
   maybe_continue();
   update_pauses();
+  maybe_close_on_end();
 }
 
 size_t H1Engine::read_client(std::span<const uint8_t> in) {
@@ -174,6 +175,7 @@ size_t H1Engine::read_upstream(std::span<const uint8_t> in) {
 }
 
 void H1Engine::on_end_of_stream(Peer from) {
+  (from == Peer::client ? client_ended_ : upstream_ended_) = true;
   // A response read to the end of the connection is complete now.
   if (from == Peer::upstream && run_ && response_reading_ == Reading::body &&
       response_body_.until_close() && !closing_ && !raw_) {
@@ -181,6 +183,19 @@ void H1Engine::on_end_of_stream(Peer from) {
     response_payload({}, true);
     busy_ = false;
   }
+  pump();
+}
+
+// After a peer's end: the upstream's ends the flow unless a complete response
+// still waits for its filters; the client's unless its whole request waits
+// for the response (what it sent after that cannot be answered).
+void H1Engine::maybe_close_on_end() {
+  if (closed_ || raw_ || busy_) return;
+  if (upstream_ended_ && !(run_ && response_complete_ && !response_passed_)) {
+    close("upstream_closed");
+    return;
+  }
+  if (client_ended_ && !(run_ && request_reading_ == Reading::done)) close("client_closed");
 }
 
 void H1Engine::on_flow_end() {
@@ -462,6 +477,9 @@ void H1Engine::switch_to_raw() {
     auto ending = std::move(run_);
     ending->end(ExchangeEnd::upgrade);
   }
+  // A peer that ended before the switch: the relay passes its end on.
+  if (client_ended_) port_.end_stream(Peer::upstream);
+  if (upstream_ended_) port_.end_stream(Peer::client);
   if (!busy_) pump();
 }
 
@@ -498,6 +516,7 @@ void H1Engine::send(Peer to, std::string_view bytes) {
 
 void H1Engine::close(std::string reason) {
   closing_ = true;
+  closed_ = true;
   release(client_backlog_);
   release(upstream_backlog_);
   port_.close_after_flush(std::move(reason));

@@ -78,6 +78,7 @@ class H1Engine final : public ProtocolEngine, private ExchangeCallbacks {
   void maybe_continue();
   void send(Peer to, std::string_view bytes);
   void close(std::string reason);
+  void maybe_close_on_end();
 
   HttpPort& port_;
   const FilterChain& chain_;
@@ -109,6 +110,12 @@ class H1Engine final : public ProtocolEngine, private ExchangeCallbacks {
   bool paused_[2] = {false, false};
   bool busy_ = false;     // inside on_bytes / pump: callbacks leave the pumping to it
   bool closing_ = false;  // the connection ends: nothing more is read
+  bool closed_ = false;   // the engine asked the port to close the connection
+  // A peer ended its stream (a half-close): the flow closes once nothing
+  // more is awaited from the other (a client that ended after its request
+  // still gets the response).
+  bool client_ended_ = false;
+  bool upstream_ended_ = false;
   bool raw_ = false;
 };
 

@@ -72,11 +72,23 @@ void H2Engine::on_bytes(Peer from, std::span<const uint8_t> bytes) {
 void H2Engine::on_end_of_stream(Peer from) {
   ++depth_;
   if (from == Peer::client) {
-    // The client left: its streams are cancelled upstream.
+    // The client ended its side (close_notify or FIN, a half-close): a
+    // stream whose request it finished still gets its response; the others
+    // are cancelled upstream. No new stream goes upstream.
     client_gone_ = true;
-    for (int32_t id : streams_.client_ids())
-      reset_upstream(*streams_.by_client(id), NGHTTP2_CANCEL);
-    nghttp2_session_terminate_session(upstream_session_.get(), NGHTTP2_NO_ERROR);
+    for (int32_t id : streams_.client_ids()) {
+      H2Stream* s = streams_.by_client(id);
+      if (s == nullptr || (s->client_ended && !s->tunnel && !s->client_closed)) continue;
+      reset_upstream(*s, NGHTTP2_CANCEL);
+      retire(id, ExchangeEnd::incomplete);
+    }
+    if (streams_.size() == 0) {
+      nghttp2_session_terminate_session(upstream_session_.get(), NGHTTP2_NO_ERROR);
+    } else {
+      nghttp2_submit_goaway(upstream_session_.get(), NGHTTP2_FLAG_NONE,
+                            nghttp2_session_get_last_proc_stream_id(upstream_session_.get()),
+                            NGHTTP2_NO_ERROR, nullptr, 0);
+    }
   } else {
     // The upstream left: streams it had not finished are reset toward the
     // client, which is told to open new ones elsewhere.
@@ -106,7 +118,10 @@ void H2Engine::on_flow_end() {
 }
 
 bool H2Engine::finished() const {
-  if (broken_ || client_gone_) return true;
+  if (broken_) return true;
+  if (client_gone_) {  // once the answers it still awaits went out
+    return streams_.size() == 0 && nghttp2_session_want_write(client_session_.get()) == 0;
+  }
   if (session_done(client_session_.get())) return true;
   const bool upstream_over = upstream_gone_ || session_done(upstream_session_.get());
   return upstream_over && streams_.size() == 0 &&

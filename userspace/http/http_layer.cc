@@ -106,7 +106,10 @@ void HttpLayer::on_bytes(Peer from, std::span<const uint8_t> bytes) {
 
 void HttpLayer::on_end_of_stream(Peer from) {
   if (deciding_) {
-    if (first_bytes_.empty()) return;  // nothing was said: nothing to judge
+    if (first_bytes_.empty()) {  // nothing was said: nothing to judge, the end goes on
+      port_.end_stream(other(from));
+      return;
+    }
     decide(SniffedProtocol::not_http);
   }
   if (engine_ && !engine_->relaying_raw()) {

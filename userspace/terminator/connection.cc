@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -188,6 +189,39 @@ void Connection::connect_upstream() {
   // io_uring reads the address at submission time: it lives in the connection.
   upstream_addr_len_ = original_dst_.to_sockaddr(upstream_addr_);
   io_.connect(*this, upstream_fd_.get(), upstream_addr_, upstream_addr_len_, connect_timeout_);
+  if (verdict_.action != policy::Action::bypass) watch_client_end();
+}
+
+// While an inspected flow waits for its upstream (connect, handshake,
+// revocation) nothing is read from the client: its FIN or RST would only be
+// seen at handshake_timeout. A poll for the end alone (not for data: a client
+// may send more of its first flight) frees the flow at once.
+void Connection::watch_client_end() {
+  if (poll_armed_[static_cast<int>(Side::client)]) return;
+  poll_armed_[static_cast<int>(Side::client)] = true;
+  poll_timeout_ = to_timespec(ctx_.settings.handshake_timeout);
+  io_.poll(*this, Side::client, POLLRDHUP, poll_timeout_);
+}
+
+bool Connection::waiting_for_upstream() const {
+  return !kernel_splice_ && (state_ == State::connecting || state_ == State::upstream_handshake ||
+                             state_ == State::checking_revocation);
+}
+
+// A client that can no longer finish its handshake: the upstream's is not waited for.
+void Connection::client_left_while_waiting(int poll_result) {
+  if (poll_result < 0) return;  // the timeout: handshake_timeout ends the flow
+  const auto events = static_cast<unsigned>(poll_result);
+  if ((events & (POLLRDHUP | POLLHUP | POLLERR)) == 0) return;
+  side(Side::client).eof = true;
+  std::string why = "closed";
+  if (events & POLLERR) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(client_fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    why = err != 0 ? errno_name(err) : "error";
+  }
+  close_when_flushed("client_" + why + "_in_" + to_string(state_));
 }
 
 void Connection::on_connect(int result) {
@@ -298,16 +332,43 @@ void Connection::relay_tls(Side from) {
   flush_tls(from);                // KeyUpdate replies and alerts
   if (http_paused(from)) return;  // the rest is read when the HTTP layer resumes this side
   if (ended || side(from).eof) {
-    // Before the HTTP layer hears of the end (it may close the flow at once).
-    if (from == Side::client) note_client_end_after_handshake(false);
-    end_http_stream(from);
-    if (state_ != State::relaying) return;
-    SSL_shutdown(out);
-    flush_tls(other(from));
-    close_when_flushed(from == Side::client ? "client_closed" : "upstream_closed");
+    end_of_relayed_stream(from);
     return;
   }
   if (side(other(from)).out.pending() < kHighWater) arm_recv(from);
+}
+
+// One peer ended its stream (close_notify, or a FIN): a half-close (RFC 8446
+// §6.1), the other direction goes on. The HTTP layer decides when the end is
+// passed on (an HTTP/1.1 client that ends after its request still gets the
+// response); the flow closes once both directions ended.
+void Connection::end_of_relayed_stream(Side from) {
+  SideState& st = side(from);
+  if (st.ended) return;
+  st.ended = true;
+  if (!side(other(from)).ended) first_to_end_ = from;
+  st.eof = true;  // nothing more is read from it
+  // Before the HTTP layer hears of the end (it may close the flow at once).
+  if (from == Side::client) note_client_end_after_handshake(false);
+  if (http_) {
+    end_http_stream(from);
+  } else {
+    pass_end_toward(other(from));
+  }
+}
+
+// The stream toward `to` ends (TLS close_notify) after what is queued.
+void Connection::pass_end_toward(Side to) {
+  if (state_ != State::relaying) return;
+  SideState& st = side(to);
+  if (!st.end_passed) {
+    st.end_passed = true;
+    SSL_shutdown(ssl(to));
+    flush_tls(to);
+  }
+  if (side(Side::client).end_passed && side(Side::upstream).end_passed) {
+    close_when_flushed(first_to_end_ == Side::client ? "client_closed" : "upstream_closed");
+  }
 }
 
 void Connection::splice_raw(Side from, std::span<const uint8_t> bytes) {

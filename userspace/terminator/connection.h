@@ -128,8 +128,10 @@ class Connection {
   struct SideState {
     OutboundQueue out;
     bool recv_armed = false;
-    bool eof = false;      // the peer will send nothing more
-    bool shut_wr = false;  // we sent FIN (raw relay) after flushing
+    bool eof = false;         // the peer will send nothing more
+    bool shut_wr = false;     // we sent FIN (raw relay) after flushing
+    bool ended = false;       // relaying: this peer's stream ended (close_notify or FIN)
+    bool end_passed = false;  // relaying: the stream toward this peer was ended (close_notify)
     __kernel_timespec recv_timeout{};
     __kernel_timespec send_timeout{};
   };
@@ -145,6 +147,9 @@ class Connection {
   bool block_listed_sni();
   // upstream
   void connect_upstream();
+  void watch_client_end();
+  bool waiting_for_upstream() const;
+  void client_left_while_waiting(int poll_result);
   // upstream validation and the untrusted-certificate policy (connection_validation.cc)
   void begin_upstream_tls();
   void drive_upstream_handshake();
@@ -188,6 +193,8 @@ class Connection {
   void relay_tls(Side from);
   void splice_raw(Side from, std::span<const uint8_t> bytes);
   void maybe_half_close(Side from);
+  void end_of_relayed_stream(Side from);
+  void pass_end_toward(Side to);
   // kernel splice, sockmap (connection_kernel_splice.cc)
   bool start_kernel_splice();
   void arm_splice_poll(Side side);
@@ -228,6 +235,7 @@ class Connection {
   Endpoint client_;
   Endpoint original_dst_;
   SideState sides_[2];
+  Side first_to_end_ = Side::client;  // relaying: whose stream ended first
 
   ClientHelloReader hello_;
   std::string sni_;

@@ -60,10 +60,7 @@ size_t ConnectionHttpPort::pending(http::Peer to) const {
 }
 
 void ConnectionHttpPort::end_stream(http::Peer to) {
-  if (c_.state_ != Connection::State::relaying) return;
-  Side s = side_of(to);
-  SSL_shutdown(c_.ssl(s));
-  c_.flush_tls(s);
+  c_.pass_end_toward(side_of(to));
 }
 
 void ConnectionHttpPort::close_after_flush(std::string reason) {

@@ -62,6 +62,10 @@ void Connection::arm_splice_poll(Side s) {
 
 void Connection::on_poll(Side s, int result) {
   poll_armed_[static_cast<int>(s)] = false;
+  if (s == Side::client && waiting_for_upstream()) {
+    client_left_while_waiting(result);
+    return;
+  }
   if (state_ != State::splicing || !kernel_splice_) return;
   const std::string who = s == Side::client ? "client" : "upstream";
   if (result == -ECANCELED) {  // the linked idle timeout

@@ -188,6 +188,51 @@ TEST_F(H1EngineTest, AResponseReadToTheEndOfTheConnectionCompletesThere) {
   EXPECT_EQ(outcomes(), (Lines{"GET / 200 complete"}));
 }
 
+TEST_F(H1EngineTest, AClientThatEndsAfterItsRequestStillGetsTheResponse) {
+  start();
+  client("GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n");
+  engine->on_end_of_stream(Peer::client);  // close_notify or FIN: a half-close
+  EXPECT_FALSE(port.closed);
+  EXPECT_NE(to_upstream().find("GET / HTTP/1.1"), std::string::npos);
+  upstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  EXPECT_EQ(to_client(), "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  EXPECT_EQ(outcomes(), (Lines{"GET / 200 complete"}));
+  EXPECT_EQ(port.closed, "client_closed");  // once the response went
+}
+
+TEST_F(H1EngineTest, AClientThatEndsAfterAKeepAliveRequestGetsTheResponseThenTheFlowCloses) {
+  start();
+  client("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  engine->on_end_of_stream(Peer::client);
+  upstream("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(to_client(), "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(port.closed, "client_closed");
+}
+
+TEST_F(H1EngineTest, AClientThatEndsInTheMiddleOfItsRequestEndsTheFlow) {
+  start();
+  client("POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: 10\r\n\r\nabc");
+  engine->on_end_of_stream(Peer::client);
+  EXPECT_EQ(port.closed, "client_closed");
+}
+
+TEST_F(H1EngineTest, AClientThatEndsBetweenRequestsEndsTheFlow) {
+  start();
+  client("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  upstream("HTTP/1.1 204 No Content\r\n\r\n");
+  EXPECT_FALSE(port.closed);
+  engine->on_end_of_stream(Peer::client);
+  EXPECT_EQ(port.closed, "client_closed");
+}
+
+TEST_F(H1EngineTest, AnUpstreamThatEndsEndsTheFlow) {
+  start();
+  client("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  upstream("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab");
+  engine->on_end_of_stream(Peer::upstream);
+  EXPECT_EQ(port.closed, "upstream_closed");
+}
+
 TEST_F(H1EngineTest, ExpectContinueIsAnsweredByTheUpstreamWhenNothingHoldsTheBody) {
   start();
   client("PUT /f HTTP/1.1\r\nHost: a.example\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");

@@ -610,6 +610,63 @@ TEST(H2Engine, ConnectionEndReportsOpenStreamsIncomplete) {
   EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::incomplete);
 }
 
+// TLS half-close (RFC 8446 §6.1): the client sends END_STREAM, then ends its
+// side of the connection; the response it asked for still arrives.
+TEST(H2Engine, AClientThatEndsItsSideAfterARequestStillGetsTheResponse) {
+  H2Rig rig;
+  RigPlan later;
+  later.manual = true;
+  rig.plan("/late", later);
+  RigRequest r;
+  r.path = "/late";
+  const int32_t id = rig.request(r);
+  rig.run();
+  rig.engine().on_end_of_stream(Peer::client);
+  rig.run();
+  EXPECT_FALSE(rig.engine().finished());
+  EXPECT_FALSE(rig.port.closed);
+  rig.respond("/late", ok("the answer"));
+  rig.run();
+  EXPECT_EQ(rig.client(id).status, 200);
+  EXPECT_EQ(rig.client(id).body, "the answer");
+  EXPECT_TRUE(rig.client(id).ended);
+  ASSERT_EQ(rig.exchanges().size(), 1u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::complete);
+  EXPECT_TRUE(rig.engine().finished());
+  EXPECT_EQ(rig.port.closed, "h2_closed");
+}
+
+TEST(H2Engine, AClientThatEndsItsSideCancelsTheRequestsItHadNotFinished) {
+  H2Rig rig;
+  RigPlan later;
+  later.manual = true;
+  rig.plan("/late", later);
+  rig.plan("/upload", later);
+  RigRequest whole;
+  whole.path = "/late";
+  const int32_t answered = rig.request(whole);
+  RigRequest open;
+  open.method = "POST";
+  open.path = "/upload";
+  open.body = "part";
+  open.ends = false;
+  rig.request(open);
+  rig.run();
+  ASSERT_NE(rig.server("/upload"), nullptr);
+  rig.engine().on_end_of_stream(Peer::client);
+  rig.run();
+  EXPECT_TRUE(rig.server("/upload")->closed);
+  EXPECT_EQ(rig.server("/upload")->close_code, NGHTTP2_CANCEL);
+  EXPECT_FALSE(rig.engine().finished());  // the whole request still awaits its answer
+  rig.respond("/late", ok("kept"));
+  rig.run();
+  EXPECT_EQ(rig.client(answered).body, "kept");
+  ASSERT_EQ(rig.exchanges().size(), 2u);
+  EXPECT_EQ(rig.exchanges()[0].end, ExchangeEnd::incomplete);
+  EXPECT_EQ(rig.exchanges()[1].end, ExchangeEnd::complete);
+  EXPECT_TRUE(rig.engine().finished());
+}
+
 TEST(H2Engine, UpstreamConnectionLossResetsOpenStreams) {
   H2Rig rig;
   RigPlan later;

@@ -49,6 +49,7 @@ TEST(HttpLayer, AClientThatLeavesWithoutSayingAnythingIsNotRefused) {
   HttpLayer layer(port, "", {}, NonHttpMode::block);
   layer.on_end_of_stream(Peer::client);
   EXPECT_FALSE(port.refused);
+  EXPECT_TRUE(port.has_ended(Peer::upstream));  // the end goes on
 }
 
 TEST(HttpLayer, AServerThatSpeaksFirstIsNotHttp) {
