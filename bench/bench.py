@@ -189,7 +189,7 @@ def run(args) -> int:
         miss_file.write_text("\n".join(upstream.miss_names()) + "\n")
         runner = LoadRunner(lab, str(bins["load"]), trust, args.warmup, args.duration)
         blocks = [b for b in BLOCKS if b in args.blocks]
-        plan_ = measurements(hit_file, miss_file, blocks)
+        plan_ = measurements(hit_file, miss_file, blocks, args.figures)
         for m in plan_:
             commands[m.key] = m.spec.describe()
         log(f"lab ready after {time.monotonic() - started:.0f} s; {len(plan_)} figures "
@@ -278,6 +278,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--duration", type=float)
     p.add_argument("--warmup", type=float)
     p.add_argument("--blocks", nargs="+", default=list(BLOCKS), choices=BLOCKS)
+    p.add_argument("--figures", nargs="+", choices=FIGURES,
+                   help="only these figures (default: all); the tables show only what ran")
     p.add_argument("--no-memory", dest="memory", action="store_false")
     p.add_argument("--out", type=pathlib.Path,
                    help="default: bench/RESULTS.md for a full run, bench/RESULTS-quick.md "
@@ -285,6 +287,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--command", default="./bench/run.sh")
     args = p.parse_args(argv)
     quick = args.quick
+    if args.figures and not args.out:
+        p.error("--figures: give --out too (a partial run never replaces bench/RESULTS.md)")
     args.out = args.out or HERE / ("RESULTS-quick.md" if quick else "RESULTS.md")
     # quick: ~4 min, full: ~20 min on the 2-core machine (bench/README.md).
     args.reps = args.reps or (3 if quick else 5)

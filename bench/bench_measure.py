@@ -35,6 +35,8 @@ class LoadSpec:
     concurrency: int = 32
     threads: int = 2
     path: str = "/"
+    resume: bool = False  # the client offers each slot's last session
+    nagle: bool = False  # no TCP_NODELAY on the client's sockets
 
     def describe(self) -> str:
         """The command line, for RESULTS.md (paths shortened)."""
@@ -48,6 +50,10 @@ class LoadSpec:
         parts.append(f"-c {self.concurrency} -t {self.threads}")
         if self.path != "/":
             parts.append(f"--path {self.path}")
+        if self.resume:
+            parts.append("--resume")
+        if self.nagle:
+            parts.append("--nagle")
         return " ".join(parts)
 
 
@@ -59,6 +65,9 @@ class Sample:
     errors: dict
     proxy_cpu_s: float  # CPU seconds the proxy used during the window
     units: float  # connections (connect) or MB (bulk) in the window
+    resumed: int = 0  # connections of the window the server resumed
+    first_byte_p50_ms: float | None = None  # request sent -> first response byte
+    first_byte_p99_ms: float | None = None
 
     @property
     def proxy_cpu_per_unit(self) -> float | None:
@@ -86,6 +95,10 @@ class LoadRunner:
             argv += ["--names-file", str(spec.names_file)]
         if spec.names_once:
             argv.append("--names-once")
+        if spec.resume:
+            argv.append("--resume")
+        if spec.nagle:
+            argv.append("--nagle")
         return self.lab.topology.ns_argv("client", argv)
 
     def run(self, spec: LoadSpec, proxy: Proxy | None) -> Sample:
@@ -111,8 +124,13 @@ class LoadRunner:
             value, units = result["per_second"], float(result["completed"])
         else:
             value, units = result["mbytes_per_second"], result["body_bytes"] / 1e6
+        first_byte = result.get("first_byte_ms", {})
+        has_first_byte = spec.mode == "connect" and first_byte.get("n", 0) > 0
         return Sample(value=value, seconds=window, failed=result["failed"],
-                      errors=result["errors"], proxy_cpu_s=cpu, units=units)
+                      errors=result["errors"], proxy_cpu_s=cpu, units=units,
+                      resumed=result.get("resumed", 0),
+                      first_byte_p50_ms=first_byte["p50"] if has_first_byte else None,
+                      first_byte_p99_ms=first_byte["p99"] if has_first_byte else None)
 
 
 @dataclasses.dataclass

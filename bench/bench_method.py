@@ -47,6 +47,17 @@ cycle over {hit} names; the warm-up has forged each once. Miss: every connection
 not used before (`--names-once`) and the proxy is restarted right before the
 figure (an empty cache), so each connection makes the proxy forge a leaf. The
 cost ratio in the targets is the proxy's CPU time per connection (miss / hit).
+"Client resumes": as "server resumes sessions", but each of the client's
+slots offers the session (TLS 1.2) or ticket (TLS 1.3) of its previous
+connection (`--resume`), as a browser does on a return visit; a proxy may
+resume both sides.
+
+**Time to the first response byte.** One connection at a time (`-c 1 -t 1`),
+each new (no resumption offered) to the name on {inspect}; the client writes
+`GET /` once its handshake completed and measures until the first response
+byte arrives (p50 and p99 over the window's connections). "Nagle client":
+the client's socket keeps Nagle's algorithm on (`--nagle`), as Python's,
+Java's and many other stacks' default sockets do; "TCP_NODELAY client": off.
 
 **Order and ratios.** A repetition runs the blocks direct (nothing in the
 router but forwarding), tlsgate, SSLsplit, mitmproxy, each proxy started for

@@ -7,7 +7,8 @@ import pathlib
 import statistics
 
 from bench_measure import MemorySample, Sample
-from bench_scenarios import FIGURES, HANDSHAKE_CONCURRENCY, HANDSHAKE_FIGURES, MANY_FLOWS, PROXIES
+from bench_scenarios import (FIGURES, FIRST_BYTE_FIGURES,
+                             HANDSHAKE_CONCURRENCY, HANDSHAKE_FIGURES, MANY_FLOWS, PROXIES)
 
 
 @dataclasses.dataclass
@@ -65,6 +66,22 @@ class RunData:
             if x is not None and y:
                 out.append(x / y)
         return stat(out)
+
+    def first_byte(self, key: str, which: str) -> Stat | None:
+        """p50 or p99 (ms) of the time to the first response byte."""
+        attr = "first_byte_p50_ms" if which == "p50" else "first_byte_p99_ms"
+        return stat(getattr(s, attr) for s in self.samples.get(key, {}).values())
+
+    def first_byte_gap(self, key: str, reference: str, which: str) -> Stat | None:
+        """key's first-byte time minus reference's (ms), within each repetition."""
+        attr = "first_byte_p50_ms" if which == "p50" else "first_byte_p99_ms"
+        sa, sb = self.samples.get(key, {}), self.samples.get(reference, {})
+        return stat(getattr(sa[r], attr) - getattr(sb[r], attr)
+                    for r in sorted(set(sa) & set(sb))
+                    if getattr(sa[r], attr) is not None and getattr(sb[r], attr) is not None)
+
+    def measured(self, figure: str) -> bool:
+        return any(k.split(".", 1)[1] == figure for k in self.samples)
 
     def failed(self, key: str) -> int:
         return sum(s.failed for s in self.samples.get(key, {}).values())
@@ -130,6 +147,18 @@ def targets(d: RunData) -> list[Target]:
         if proxy == "tlsgate":
             t.append(Target(f"RSS per idle inspected connection at {n} connections ≤ 32 KiB",
                             stat(s.kib_per_connection for s in samples), 32.0, at_most=True))
+    for fig, how, goal in (("hs13_hit", "TLS 1.3, no resumption (cache hit)", 600.0),
+                           ("hs12_hit", "TLS 1.2, no resumption (cache hit)", 600.0),
+                           ("res13", "TLS 1.3, client and upstream resume", 350.0),
+                           ("res12", "TLS 1.2, client and upstream resume", 350.0)):
+        t.append(Target(f"tlsgate CPU per new inspected connection, {how} ≤ {goal:.0f} µs",
+                        d.cpu(f"tlsgate.{fig}"), goal, at_most=True))
+    for fig, how in (("fb13_nagle", "TLS 1.3, Nagle client"),
+                     ("fb12_nagle", "TLS 1.2, Nagle client"),
+                     ("fb13_nodelay", "TLS 1.3, TCP_NODELAY client")):
+        t.append(Target(f"first response byte, p50, through tlsgate − direct ({how}) ≤ 2 ms",
+                        d.first_byte_gap(f"tlsgate.{fig}", f"direct.{fig}", "p50"), 2.0,
+                        at_most=True))
     for v in ("12", "13"):
         t.append(Target(f"TLS 1.{v[1]} cache miss ≤ 1.3× the cost of a hit (tlsgate CPU/conn)",
                         d.ratio(f"tlsgate.hs{v}_miss", f"tlsgate.hs{v}_hit", cpu=True), 1.3,
@@ -158,6 +187,8 @@ def _inspection_table(d: RunData) -> list[str]:
     lines = ["| figure | direct | tlsgate | SSLsplit | mitmproxy | tlsgate/direct "
              "| tlsgate/SSLsplit | tlsgate/mitmproxy |", "|---|---|---|---|---|---|---|---|"]
     for fig in (*HANDSHAKE_FIGURES, "bulk1", f"bulk{MANY_FLOWS}"):
+        if not d.measured(fig):
+            continue
         title, unit = FIGURES[fig]
         v = {b: d.value(f"{b}.{fig}") for b in ("direct", *PROXIES)}
         lines.append(f"| {title} ({unit}) | " + " | ".join(cell(v[b]) for b in v) + " | "
@@ -169,14 +200,33 @@ def _inspection_table(d: RunData) -> list[str]:
 def _cpu_table(d: RunData) -> list[str]:
     lines = ["| figure | tlsgate | SSLsplit | mitmproxy |", "|---|---|---|---|"]
     for fig in (*HANDSHAKE_FIGURES, "bulk1", f"bulk{MANY_FLOWS}"):
+        if not d.measured(fig):
+            continue
         title, unit = FIGURES[fig]
         per = "µs/conn" if unit == "conn/s" else "ns/byte"
         lines.append(f"| {title} ({per}) | "
                      + " | ".join(cell(d.cpu(f"{b}.{fig}"), 1 if per == "ns/byte" else 0)
                                   for b in PROXIES) + " |")
     for kind, label in (("kbypass", "kernel bypass"), ("sbypass", "terminator bypass")):
+        if not d.measured(f"{kind}_conn13"):
+            continue
         lines.append(f"| {label}, TLS 1.3 connections (µs/conn) | "
                      f"{cell(d.cpu(f'tlsgate.{kind}_conn13'), 1)} | – | – |")
+    return lines
+
+
+def _first_byte_table(d: RunData) -> list[str]:
+    lines = ["| figure | direct p50 / p99 | tlsgate p50 / p99 | SSLsplit p50 / p99 "
+             "| mitmproxy p50 / p99 | tlsgate − direct, p50 / p99 |", "|---|---|---|---|---|---|"]
+    for fig in FIRST_BYTE_FIGURES:
+        if not d.measured(fig):
+            continue
+        title, _ = FIGURES[fig]
+        cells = [f"{cell(d.first_byte(f'{b}.{fig}', 'p50'), 2)} / "
+                 f"{cell(d.first_byte(f'{b}.{fig}', 'p99'), 2)}" for b in ("direct", *PROXIES)]
+        gap = (f"{cell(d.first_byte_gap(f'tlsgate.{fig}', f'direct.{fig}', 'p50'), 2)} / "
+               f"{cell(d.first_byte_gap(f'tlsgate.{fig}', f'direct.{fig}', 'p99'), 2)}")
+        lines.append(f"| {title} (ms) | " + " | ".join(cells) + f" | {gap} |")
     return lines
 
 
@@ -214,26 +264,39 @@ def render(d: RunData, method: str) -> str:
             "(min–max in brackets); for memory, KiB per connection.", "",
             "| target | measured | goal | |", "|---|---|---|---|"]
     for t in targets(d):
+        if t.measured is None:
+            continue  # a partial run (--figures): only what it measured
         out.append(f"| {t.what} | {t.measured_text()} | {'≤' if t.at_most else '≥'} {t.goal} | "
                    f"{t.met()} |")
-    out += ["", "## Bypass against plain forwarding", "",
-            "Plain forwarding: the same namespaces and nginx with no tlsgate. Kernel bypass: "
-            "a `dst` rule, decided on the SYN by the TC program; the flow never leaves the "
-            "kernel. Terminator bypass: an `sni` + `dst` rule (not compilable for the "
-            "kernel), so every flow is steered to the terminator, which reads the "
-            "ClientHello, connects upstream and hands both sockets to sockmap.", ""]
-    out += _bypass_table(d)
+    if d.measured("kbypass_conn13") or d.measured("sbypass_conn13"):
+        out += ["", "## Bypass against plain forwarding", "",
+                "Plain forwarding: the same namespaces and nginx with no tlsgate. Kernel bypass: "
+                "a `dst` rule, decided on the SYN by the TC program; the flow never leaves the "
+                "kernel. Terminator bypass: an `sni` + `dst` rule (not compilable for the "
+                "kernel), so every flow is steered to the terminator, which reads the "
+                "ClientHello, connects upstream and hands both sockets to sockmap.", ""]
+        out += _bypass_table(d)
     out += ["", "## Inspection", "",
             "Direct: the client talks to nginx through plain forwarding (the reference: an "
             "inspecting proxy does two handshakes per connection on the same two cores, so "
             "half the direct rate is the bound).", ""]
     out += _inspection_table(d)
+    if any(d.measured(f) for f in FIRST_BYTE_FIGURES):
+        out += ["", "### Time to the first response byte", "",
+                "New connections one at a time (no resumption; the server resumes sessions), "
+                "`GET /` sent as soon as the handshake completed: milliseconds from the "
+                "request's write to the first response byte read (p50 / p99 over the window's "
+                "connections; cells: median (min–max) over the repetitions). A Nagle client "
+                "holds its request until the gateway's last handshake flight is acknowledged "
+                "(issue 17).", ""]
+        out += _first_byte_table(d)
     out += ["", "### CPU time of the proxy process per connection / per byte", "",
             "utime + stime of the proxy's processes (all threads) over the measurement "
             "window, divided by the connections or bytes of that window.", ""]
     out += _cpu_table(d)
-    out += ["", "## Memory: RSS per idle inspected connection", ""]
-    out += _memory_table(d)
+    if d.memory:
+        out += ["", "## Memory: RSS per idle inspected connection", ""]
+        out += _memory_table(d)
     out += ["", "## BPF classifier, cost per packet", "", "```", d.bpf_text.rstrip(), "```", ""]
     if d.threat_text:
         out += ["## Threat lists at 1,000,000 entries", "",
