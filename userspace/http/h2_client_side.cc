@@ -86,8 +86,11 @@ struct H2ClientCallbacks {
         case NGHTTP2_GOAWAY:
           // The client opens no more streams: the upstream hears the same,
           // and both connections end once the open streams are done.
-          nghttp2_submit_goaway(e.upstream_session_.get(), NGHTTP2_FLAG_NONE, 0,
-                                frame->goaway.error_code, nullptr, 0);
+          e.client_goaway_ = true;
+          if (e.upstream_session_) {
+            nghttp2_submit_goaway(e.upstream_session_.get(), NGHTTP2_FLAG_NONE, 0,
+                                  frame->goaway.error_code, nullptr, 0);
+          }
           return 0;
         default:
           return 0;

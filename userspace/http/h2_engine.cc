@@ -14,13 +14,18 @@ H2SessionPtr make_session(bool server, const nghttp2_session_callbacks* callback
   H2OptionPtr option = new_h2_option();
   // Windows reopen only when the other side took the bytes (consume()).
   nghttp2_option_set_no_auto_window_update(option.get(), 1);
+  // Lean: no closed streams kept for the priority tree (we send no
+  // priorities), a small HPACK table for what we send.
+  nghttp2_option_set_no_closed_streams(option.get(), 1);
+  nghttp2_option_set_max_deflate_dynamic_table_size(option.get(), H2Engine::kHeaderTableSize);
   nghttp2_session* raw = nullptr;
   const int rv = server ? nghttp2_session_server_new2(&raw, callbacks, engine, option.get())
                         : nghttp2_session_client_new2(&raw, callbacks, engine, option.get());
   if (rv != 0) throw std::bad_alloc();
   H2SessionPtr session(raw);
   std::vector<nghttp2_settings_entry> settings = {
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2Engine::kStreamWindow}};
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2Engine::kStreamWindow},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, H2Engine::kHeaderTableSize}};
   if (server) {
     settings.push_back({NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2Engine::kMaxConcurrentStreams});
   } else {
@@ -47,26 +52,60 @@ std::unique_ptr<ProtocolEngine> make_h2_engine(HttpPort& port, const FilterChain
 
 H2Engine::H2Engine(HttpPort& port, const FilterChain& chain) : port_(port), chain_(chain) {
   client_session_ = make_session(true, H2ClientSide::callbacks().get(), this);
-  upstream_session_ = make_session(false, H2UpstreamSide::callbacks().get(), this);
-  flush();  // our SETTINGS (and the connection preface toward the upstream)
+  flush();  // our SETTINGS toward the client
 }
 
 H2Engine::~H2Engine() = default;
 
 void H2Engine::on_bytes(Peer from, std::span<const uint8_t> bytes) {
   if (broken_) return;
+  if (from == Peer::upstream && !upstream_session_) {
+    early_upstream_bytes(bytes);
+  } else {
+    receive(from, bytes);
+  }
+  flush();
+}
+
+bool H2Engine::receive(Peer from, std::span<const uint8_t> bytes) {
   ++depth_;
   const ssize_t rv = nghttp2_session_mem_recv(session(from), bytes.data(), bytes.size());
   --depth_;
-  if (rv < 0) {
-    // Not h2 at all (bad client magic), a flood, a failed callback: both
-    // peers hear GOAWAY if their session still can say it; nothing more is read.
-    nghttp2_session_terminate_session(session(from), NGHTTP2_PROTOCOL_ERROR);
-    nghttp2_session_terminate_session(session(other(from)), NGHTTP2_NO_ERROR);
-    broken_ = true;
-    port_.count_unparsed();
+  if (rv >= 0) return true;
+  // Not h2 at all (bad client magic), a flood, a failed callback: both
+  // peers hear GOAWAY if their session still can say it; nothing more is read.
+  nghttp2_session_terminate_session(session(from), NGHTTP2_PROTOCOL_ERROR);
+  if (nghttp2_session* to = session(other(from)); to != nullptr) {
+    nghttp2_session_terminate_session(to, NGHTTP2_NO_ERROR);
   }
-  flush();
+  broken_ = true;
+  port_.count_unparsed();
+  return false;
+}
+
+// An idle connection costs no upstream session: what the upstream says
+// before the first request (its SETTINGS) waits, and the client is offered
+// extended CONNECT as soon as those SETTINGS offer it. More than that (an
+// upstream that keeps talking) gets the session at once.
+void H2Engine::early_upstream_bytes(std::span<const uint8_t> bytes) {
+  early_upstream_.insert(early_upstream_.end(), bytes.begin(), bytes.end());
+  if (!connect_protocol_offered_ && settings_offer_connect_protocol(early_upstream_)) {
+    const nghttp2_settings_entry offer = {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1};
+    if (nghttp2_submit_settings(client_session_.get(), NGHTTP2_FLAG_NONE, &offer, 1) == 0) {
+      connect_protocol_offered_ = true;
+    }
+  }
+  if (early_upstream_.size() > kMaxEarlyUpstream) open_upstream();
+}
+
+// The client session toward the upstream: its preface and SETTINGS go out,
+// then it reads what the upstream already sent.
+bool H2Engine::open_upstream() {
+  if (upstream_session_) return true;
+  if (broken_ || upstream_gone_) return false;
+  upstream_session_ = make_session(false, H2UpstreamSide::callbacks().get(), this);
+  std::vector<uint8_t> early = std::exchange(early_upstream_, {});
+  return early.empty() || receive(Peer::upstream, early);
 }
 
 void H2Engine::on_end_of_stream(Peer from) {
@@ -82,7 +121,9 @@ void H2Engine::on_end_of_stream(Peer from) {
       reset_upstream(*s, NGHTTP2_CANCEL);
       retire(id, ExchangeEnd::incomplete);
     }
-    if (streams_.size() == 0) {
+    if (!upstream_session_) {
+      // No request went upstream yet: nothing to tell it.
+    } else if (streams_.size() == 0) {
       nghttp2_session_terminate_session(upstream_session_.get(), NGHTTP2_NO_ERROR);
     } else {
       nghttp2_submit_goaway(upstream_session_.get(), NGHTTP2_FLAG_NONE,
@@ -123,7 +164,11 @@ bool H2Engine::finished() const {
     return streams_.size() == 0 && nghttp2_session_want_write(client_session_.get()) == 0;
   }
   if (session_done(client_session_.get())) return true;
-  const bool upstream_over = upstream_gone_ || session_done(upstream_session_.get());
+  // Without an upstream session (no request yet) the upstream is done with
+  // once the client said GOAWAY.
+  const bool upstream_over =
+      upstream_gone_ ||
+      (upstream_session_ ? session_done(upstream_session_.get()) : client_goaway_);
   return upstream_over && streams_.size() == 0 &&
          nghttp2_session_want_write(client_session_.get()) == 0;
 }
@@ -205,6 +250,7 @@ void H2Engine::flush() {
   pay_owed();
   auto pump = [this](Peer to) {
     bool sent = false;
+    if (session(to) == nullptr) return sent;
     while (port_.pending(to) < kMaxPending) {
       const uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session(to), &data);

@@ -15,6 +15,11 @@
 // (RFC 8441) streams relayed as tunnels after their headers. A local reply
 // (421, a block page) answers only its stream; a held stream waits while the
 // others go on.
+//
+// Memory: an idle connection holds one nghttp2 session (about 25 KiB, most
+// of it nghttp2's 16 KiB frame buffer). The session toward the upstream is
+// made at the first request; until then the upstream's SETTINGS wait as
+// bytes (kMaxEarlyUpstream), read only for an extended CONNECT offer.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +46,12 @@ class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
   static constexpr int32_t kStreamWindow = 256 * 1024;
   static constexpr int32_t kConnectionWindow = 1024 * 1024;
   static constexpr uint32_t kMaxConcurrentStreams = 100;
+  // The upstream session is made at the first request: until then what the
+  // upstream sends (its SETTINGS) waits here, up to this much.
+  static constexpr size_t kMaxEarlyUpstream = 4096;
+  // The HPACK dynamic table each session keeps for what it sends and what it
+  // receives (the protocol's default is 4096 bytes each way).
+  static constexpr uint32_t kHeaderTableSize = 1024;
 
   // `port` and `chain` outlive the engine.
   H2Engine(HttpPort& port, const FilterChain& chain);
@@ -64,6 +75,8 @@ class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
   // Nothing more will happen on either session (the port was told to close).
   bool finished() const;
   size_t open_streams() const { return streams_.size(); }
+  // The client session toward the upstream exists (made at the first request).
+  bool upstream_session_open() const { return upstream_session_ != nullptr; }
 
  private:
   friend struct H2ClientSide;
@@ -82,6 +95,9 @@ class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
   void send_response_to_client(H2Stream& s, const ResponseHead& head);
 
   // Relay plumbing (h2_engine.cc).
+  void early_upstream_bytes(std::span<const uint8_t> bytes);
+  bool open_upstream();
+  bool receive(Peer from, std::span<const uint8_t> bytes);
   void consume(Peer from, int32_t stream_id, size_t n);
   void owe(Peer from, H2Stream& s, size_t n);
   void pay_owed();
@@ -99,12 +115,14 @@ class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
   HttpPort& port_;
   const FilterChain& chain_;
   H2SessionPtr client_session_;    // nghttp2 server toward the client
-  H2SessionPtr upstream_session_;  // nghttp2 client toward the upstream
+  H2SessionPtr upstream_session_;  // nghttp2 client toward the upstream, from the first request
+  std::vector<uint8_t> early_upstream_;  // what the upstream sent before that
   H2Streams streams_;
   std::vector<int32_t> owing_;             // streams with bytes held by their run and not consumed
   bool connect_protocol_offered_ = false;  // SETTINGS_ENABLE_CONNECT_PROTOCOL sent to the client
   bool broken_ = false;                    // a peer broke the protocol: nothing more is read
   bool client_gone_ = false;               // the client closed its connection
+  bool client_goaway_ = false;             // the client sent GOAWAY
   bool upstream_gone_ = false;             // the upstream closed its connection
   bool closing_ = false;                   // the port was told to close
   int depth_ = 0;                          // inside a session call: flush later

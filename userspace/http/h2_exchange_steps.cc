@@ -102,7 +102,7 @@ void H2Engine::pass_request(ExchangeRun& run, const PassedMessage& message) {
 void H2Engine::send_request_upstream(H2Stream& s, const RequestHead& head) {
   s.phase = H2Phase::upstream;
   if (s.client_closed) return;
-  if (upstream_gone_) {
+  if (upstream_gone_ || !open_upstream()) {
     reset_client(s, NGHTTP2_REFUSED_STREAM);  // the client may retry elsewhere
     return;
   }

@@ -48,6 +48,27 @@ H2HeaderBlock response_block(const std::string& status_text, const HeaderList& f
   return block;
 }
 
+bool settings_offer_connect_protocol(std::span<const uint8_t> frames) {
+  constexpr size_t kFrameHead = 9;
+  constexpr size_t kEntry = 6;
+  bool offered = false;
+  while (frames.size() >= kFrameHead) {
+    const size_t length = (size_t{frames[0]} << 16) | (size_t{frames[1]} << 8) | frames[2];
+    if (frames.size() < kFrameHead + length) break;
+    const bool ack = (frames[4] & NGHTTP2_FLAG_ACK) != 0;
+    if (frames[3] == NGHTTP2_SETTINGS && !ack) {
+      for (size_t at = kFrameHead; at + kEntry <= kFrameHead + length; at += kEntry) {
+        const uint16_t id = static_cast<uint16_t>((frames[at] << 8) | frames[at + 1]);
+        const uint32_t value = (uint32_t{frames[at + 2]} << 24) | (uint32_t{frames[at + 3]} << 16) |
+                               (uint32_t{frames[at + 4]} << 8) | frames[at + 5];
+        if (id == NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) offered = value == 1;
+      }
+    }
+    frames = frames.subspan(kFrameHead + length);
+  }
+  return offered;
+}
+
 ssize_t read_body_into_frame(nghttp2_session* session, int32_t stream_id, H2BodyQueue& body,
                              bool& deferred, std::span<uint8_t> out, uint32_t* flags,
                              size_t& unpaid) {

@@ -53,6 +53,11 @@ H2HeaderBlock request_block(const RequestHead& head);
 // `status_text` must outlive the block.
 H2HeaderBlock response_block(const std::string& status_text, const HeaderList& fields);
 
+// Whether the SETTINGS among these frames (what a server sends first, read
+// before its session exists) set SETTINGS_ENABLE_CONNECT_PROTOCOL to 1.
+// Only whole frames count.
+bool settings_offer_connect_protocol(std::span<const uint8_t> frames);
+
 // A DATA frame's worth of `body` for an nghttp2 data source, either way:
 // its bytes; at the body's end also EOF, with its trailers submitted when it
 // has some; NGHTTP2_ERR_DEFERRED (and `deferred` set, so the engine resumes

@@ -242,6 +242,7 @@ int H2Rig::on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void* s
     const bool ack = (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0;
     if (s == rig->client_.get() && ack) ++rig->client_ping_acks;
     if (s == rig->server_.get() && !ack) ++rig->server_pings;
+    if (s == rig->server_.get() && ack) ++rig->server_ping_acks;
     return 0;
   }
   if (frame->hd.type == NGHTTP2_GOAWAY) {

@@ -106,6 +106,7 @@ class H2Rig {
   bool client_goaway_seen = false;
   int client_ping_acks = 0;
   int server_pings = 0;  // PINGs (not acks) the server received
+  int server_ping_acks = 0;
   bool server_goaway_seen = false;
   MemoryPort port;  // the engine's; its exchanges are the `http` events
   const std::vector<Exchange>& exchanges() const { return port.exchanges; }

@@ -576,11 +576,19 @@ TEST(H2Engine, ExtendedConnectIsOfferedWhenTheUpstreamOffersItAndTunnels) {
 
 TEST(H2Engine, EachSideGetsTheEnginesSettingsAndPingsAreAnsweredPerHop) {
   H2Rig rig;
+  rig.plan("/", ok("x"));
+  rig.request(RigRequest{});  // the upstream session is made at the first request
+  rig.run();
   nghttp2_session* client = rig.client_session();
   EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
             H2Engine::kMaxConcurrentStreams);
   EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE),
             static_cast<uint32_t>(H2Engine::kStreamWindow));
+  EXPECT_EQ(nghttp2_session_get_remote_settings(client, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+            H2Engine::kHeaderTableSize);
+  EXPECT_EQ(
+      nghttp2_session_get_remote_settings(rig.server_session(), NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+      H2Engine::kHeaderTableSize);
   EXPECT_EQ(nghttp2_session_get_remote_settings(rig.server_session(), NGHTTP2_SETTINGS_ENABLE_PUSH),
             0u);
   ASSERT_EQ(nghttp2_submit_ping(client, NGHTTP2_FLAG_NONE, nullptr), 0);
@@ -688,11 +696,72 @@ TEST(H2Engine, NotH2FromTheClientIsRefused) {
   MemoryPort port;
   FilterChain chain;
   H2Engine engine(port, chain);
-  EXPECT_FALSE(port.sent(Peer::upstream).empty());  // preface and SETTINGS at once
+  EXPECT_TRUE(port.sent(Peer::upstream).empty());  // no upstream session before a request
   engine.on_bytes(Peer::client, bytes_of("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   EXPECT_TRUE(engine.finished());
   EXPECT_EQ(port.closed, "h2_protocol_error");
   EXPECT_EQ(port.unparsed, 1u);
+  EXPECT_TRUE(port.sent(Peer::upstream).empty());
+}
+
+TEST(H2Engine, IdleConnectionHasNoUpstreamSessionUntilItsFirstRequest) {
+  H2Rig rig;  // both peers said their SETTINGS; the engine holds the upstream's
+  EXPECT_FALSE(rig.engine().upstream_session_open());
+  EXPECT_TRUE(rig.port.sent(Peer::upstream).empty());
+  EXPECT_NE(nghttp2_session_get_local_settings(rig.server_session(),
+                                               NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
+            1000u);  // the upstream heard nothing yet, not even an ACK
+  rig.plan("/first", ok("one"));
+  RigRequest r;
+  r.path = "/first";
+  const int32_t id = rig.request(r);
+  rig.run();
+  EXPECT_TRUE(rig.engine().upstream_session_open());
+  EXPECT_EQ(rig.client(id).body, "one");
+  // The upstream's early SETTINGS were read and acknowledged.
+  EXPECT_EQ(nghttp2_session_get_local_settings(rig.server_session(),
+                                               NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
+            1000u);
+}
+
+TEST(H2Engine, ClientGoawayBeforeAnyRequestEndsTheConnectionWithoutTheUpstream) {
+  H2Rig rig;
+  rig.client_goaway();
+  rig.run();
+  EXPECT_FALSE(rig.engine().upstream_session_open());
+  EXPECT_FALSE(rig.server_goaway_seen);
+  EXPECT_TRUE(rig.engine().finished());
+}
+
+TEST(H2Engine, UpstreamThatKeepsTalkingBeforeARequestGetsItsSession) {
+  H2Rig rig;
+  int pings = 0;
+  while (!rig.engine().upstream_session_open() && pings < 1000) {
+    ASSERT_EQ(nghttp2_submit_ping(rig.server_session(), NGHTTP2_FLAG_NONE, nullptr), 0);
+    ++pings;
+    rig.run();
+  }
+  EXPECT_TRUE(rig.engine().upstream_session_open());
+  EXPECT_GT(pings * 17, static_cast<int>(H2Engine::kMaxEarlyUpstream) - 64);  // 17-byte PINGs
+  EXPECT_LT(pings * 17, static_cast<int>(H2Engine::kMaxEarlyUpstream) + 17);
+  EXPECT_EQ(rig.server_ping_acks, pings);  // answered per hop, all of them
+  EXPECT_EQ(rig.server_pings, 0);
+}
+
+TEST(H2Settings, ConnectProtocolOfferIsReadFromWholeSettingsFramesOnly) {
+  // SETTINGS with MAX_CONCURRENT_STREAMS = 100 and ENABLE_CONNECT_PROTOCOL = 1.
+  const std::vector<uint8_t> offer = {0, 0, 12, 4,   0, 0, 0, 0, 0, 0, 3,
+                                      0, 0, 0,  100, 0, 8, 0, 0, 0, 1};
+  EXPECT_TRUE(settings_offer_connect_protocol(offer));
+  EXPECT_FALSE(settings_offer_connect_protocol(std::span(offer).first(offer.size() - 1)));
+  std::vector<uint8_t> withdrawn = offer;  // a later SETTINGS sets it to 0
+  withdrawn.insert(withdrawn.end(), {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0});
+  EXPECT_FALSE(settings_offer_connect_protocol(withdrawn));
+  std::vector<uint8_t> ack = offer;  // an ACK carries no settings
+  ack[4] = NGHTTP2_FLAG_ACK;
+  EXPECT_FALSE(settings_offer_connect_protocol(ack));
+  const std::vector<uint8_t> other = {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 100};
+  EXPECT_FALSE(settings_offer_connect_protocol(other));
 }
 
 TEST(H2Engine, ProtocolErrorFromTheClientEndsTheConnection) {
