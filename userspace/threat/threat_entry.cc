@@ -45,7 +45,7 @@ std::optional<std::pair<std::string, std::string>> split_authority(std::string_v
       port = host.substr(close + 2);
     }
     host = host.substr(1, close - 1);
-    if (!IpAddress::parse(host) || IpAddress::parse(host)->is_v4()) {
+    if (const auto ip = IpAddress::parse(host); !ip || ip->is_v4()) {
       return fail(error, "'[" + std::string(host) + "]' is not an IPv6 address");
     }
   } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
@@ -113,55 +113,81 @@ std::optional<std::string> url_entry(std::string_view text, std::string* error) 
 
 std::optional<std::string> normalize_host(std::string_view text, bool allow_ip,
                                           std::string* error) {
-  const std::string quoted = "'" + std::string(text) + "'";
+  // The messages are built on failure only: a request's host is normalized
+  // on every lookup.
+  const auto quoted = [&] { return "'" + std::string(text) + "'"; };
   if (text.empty()) return fail(error, "empty name");
-  if (auto ip = IpAddress::parse(text)) {
-    if (!allow_ip) return fail(error, quoted + " is an IP address, not a domain");
-    return ip->to_string();
+  // Only digits and dots (IPv4) or a colon (IPv6) can make an address.
+  const bool address_like = text.find(':') != std::string_view::npos ||
+                            std::all_of(text.begin(), text.end(),
+                                        [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  if (address_like) {
+    if (auto ip = IpAddress::parse(text)) {
+      if (!allow_ip) return fail(error, quoted() + " is an IP address, not a domain");
+      return ip->to_string();
+    }
   }
   std::string name(text);
   std::transform(name.begin(), name.end(), name.begin(), ascii_lower);
   if (name.back() == '.') name.pop_back();
   if (name.empty() || name.size() > kMaxNameLength) {
-    return fail(error, quoted + " is not a host name (1-253 characters)");
+    return fail(error, quoted() + " is not a host name (1-253 characters)");
   }
   size_t label = 0;
   for (char c : name) {
     if (c == '.') {
-      if (label == 0) return fail(error, quoted + " has an empty label");
+      if (label == 0) return fail(error, quoted() + " has an empty label");
       label = 0;
       continue;
     }
     if (!name_char(c)) {
-      return fail(error, quoted + " contains '" + std::string(1, c) +
+      return fail(error, quoted() + " contains '" + std::string(1, c) +
                              "' (names are letters, digits, '-', '_' and '.'; IDNs as xn-- "
                              "A-labels)");
     }
-    if (++label > kMaxLabelLength) return fail(error, quoted + " has a label over 63 characters");
+    if (++label > kMaxLabelLength) {
+      return fail(error, quoted() + " has a label over 63 characters");
+    }
   }
-  if (label == 0) return fail(error, quoted + " has an empty label");
+  if (label == 0) return fail(error, quoted() + " has an empty label");
   const auto last_dot = name.rfind('.');
   const std::string_view top =
       std::string_view(name).substr(last_dot == std::string::npos ? 0 : last_dot + 1);
   if (std::all_of(top.begin(), top.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return fail(error, quoted + " is neither a host name nor an IP address");
+    return fail(error, quoted() + " is neither a host name nor an IP address");
   }
   return name;
 }
 
-std::optional<std::string> authority_host(std::string_view authority) {
+std::optional<RequestKey> request_key(std::string_view authority, std::string_view path,
+                                      bool with_url) {
   auto split = split_authority(authority, nullptr);
   if (!split) return std::nullopt;
+  RequestKey key;
+  if (with_url && !path.empty() && path.front() == '/') {
+    key.url = split->first + (split->second.empty() ? "" : ":" + split->second) +
+              policy::normalize_url_path(path);
+    key.path_at = key.url.find('/');  // the host and port have none
+  }
   // An IPv6 literal is kept bracketed in URL keys; a bare host has no brackets.
-  const size_t bracket = authority.starts_with('[') ? 1 : 0;
-  return split->first.substr(bracket, split->first.size() - 2 * bracket);
+  if (split->first.starts_with('[')) {
+    key.host = split->first.substr(1, split->first.size() - 2);
+  } else {
+    key.host = std::move(split->first);
+  }
+  return key;
+}
+
+std::optional<std::string> authority_host(std::string_view authority) {
+  auto key = request_key(authority, {}, false);
+  if (!key) return std::nullopt;
+  return std::move(key->host);
 }
 
 std::optional<std::string> request_url_key(std::string_view authority, std::string_view path) {
-  auto split = split_authority(authority, nullptr);
-  if (!split || path.empty() || path.front() != '/') return std::nullopt;
-  return split->first + (split->second.empty() ? "" : ":" + split->second) +
-         policy::normalize_url_path(path);
+  auto key = request_key(authority, path, true);
+  if (!key || key->url.empty()) return std::nullopt;
+  return std::move(key->url);
 }
 
 ParsedLine parse_list_line(std::string_view line, policy::ThreatListFormat format) {

@@ -25,6 +25,17 @@ std::optional<std::string> request_url_key(std::string_view authority, std::stri
 // The host part of an authority ("Evil.Example:443" -> "evil.example").
 std::optional<std::string> authority_host(std::string_view authority);
 
+// Both at once, the authority read once: `host` as authority_host gives it;
+// with `with_url`, `url` as request_url_key gives it ("" when the path is
+// not origin-form) and `path_at` where its path starts.
+struct RequestKey {
+  std::string host;
+  std::string url;
+  size_t path_at = 0;
+};
+std::optional<RequestKey> request_key(std::string_view authority, std::string_view path,
+                                      bool with_url);
+
 // The entries one line of a list file holds (none for blank and comment
 // lines), or the reason the line is malformed.
 struct ParsedLine {

@@ -246,27 +246,50 @@ std::optional<ThreatHit> ThreatLists::match_name(std::string_view host) const {
 std::optional<ThreatHit> ThreatLists::match_request(std::string_view authority,
                                                     std::string_view target) const {
   if (lists_.empty()) return std::nullopt;
-  std::optional<ThreatHit> best;
-  if (auto host = authority_host(authority)) best = match_name(*host);
-  if (!has_urls_) return best;
-  auto key = request_url_key(authority, target);
-  if (!key) return best;
-  std::string_view k = *key;
-  const auto path_start = k.find('/');
-  best = lowest(std::move(best), hit(KeyKind::url, k));
-  const auto query = k.find('?', path_start);
-  if (query != std::string_view::npos) {
-    k = k.substr(0, query);
-    best = lowest(std::move(best), hit(KeyKind::url, k));
-  }
-  // Every directory above the path: ".../a/b/c" -> ".../a/b/", ".../a/", ".../".
-  for (size_t slash = k.size(); slash > path_start;) {
+  const auto key = request_key(authority, target, has_urls_);
+  if (!key) return std::nullopt;
+  std::optional<ThreatHit> best = match_name(key->host);
+  if (key->url.empty()) return best;
+  // The URL with its query, without it, and every directory above its path
+  // (".../a/b/c" -> ".../a/b/", ".../a/", ".../"), their slots fetched
+  // together a batch at a time.
+  const std::string_view url = key->url;
+  const size_t path_at = key->path_at;
+  std::string_view k = url.substr(0, url.find('?', path_at));
+  constexpr size_t kBatch = 16;
+  std::array<uint64_t, kBatch> fingerprints;
+  std::array<std::string_view, kBatch> keys;
+  size_t n = 0;
+  std::optional<uint16_t> found;
+  std::string_view found_key;
+  auto probe = [&] {
+    for (size_t i = 0; i < n; ++i) {
+      auto list = table_.find(fingerprints[i]);
+      if (list && (!found || *list < *found)) {
+        found = list;
+        found_key = keys[i];
+      }
+    }
+    n = 0;
+  };
+  auto add = [&](std::string_view candidate) {
+    keys[n] = candidate;
+    fingerprints[n] = fingerprint(KeyKind::url, candidate);
+    table_.prefetch(fingerprints[n]);
+    if (++n == kBatch) probe();
+  };
+  add(url);
+  if (k.size() != url.size()) add(k);
+  for (size_t slash = k.size(); slash > path_at;) {
     slash = k.rfind('/', slash - 1);
-    if (slash == std::string_view::npos || slash < path_start) break;
+    if (slash == std::string_view::npos || slash < path_at) break;
     if (slash + 1 == k.size()) continue;  // the path itself, already looked up
-    best = lowest(std::move(best), hit(KeyKind::url, k.substr(0, slash + 1)));
+    add(k.substr(0, slash + 1));
   }
-  return best;
+  probe();
+  if (!found) return best;
+  return lowest(std::move(best),
+                ThreatHit{*found, lists_[*found].spec.name, std::string(found_key)});
 }
 
 }  // namespace tlsgate::threat

@@ -69,6 +69,35 @@ TEST(ThreatLists, UrlEntryMatchesPathQueryAndDirectories) {
   EXPECT_EQ(hit_text(lists->match_name("dl.example")), "none");
 }
 
+TEST(ThreatLists, UrlDirectoriesOfADeepPathAreAllLookedUp) {
+  // More directories than one batch of lookups: the top one and the deepest
+  // one are both found, and the earlier list wins whichever is deeper.
+  std::string deep = "/";
+  for (int i = 0; i < 40; ++i) deep += "d" + std::to_string(i) + "/";
+  auto lists =
+      lists_of({spec("first", ThreatListFormat::urls), spec("second", ThreatListFormat::urls)},
+               {"deep.example/\n",
+                "deep.example" + deep + "\ndeep.example/d0/\nother.example" + deep + "\n"});
+  EXPECT_EQ(hit_text(lists->match_request("deep.example", deep + "file.bin?x")),
+            "first:deep.example/");
+  EXPECT_EQ(hit_text(lists->match_request("other.example", deep + "file.bin")),
+            "second:other.example" + deep);
+  EXPECT_EQ(hit_text(lists->match_request("other.example", "/d0/file.bin")), "none");
+}
+
+TEST(ThreatLists, RequestToAnAddressIsLookedUpAsTheAddress) {
+  auto lists =
+      lists_of({spec("ips", ThreatListFormat::hosts), spec("urls", ThreatListFormat::urls)},
+               {"192.0.2.7\n2001:db8::1\n", "http://[2001:db8::2]:8443/x/\n"});
+  EXPECT_EQ(hit_text(lists->match_request("192.0.2.7:443", "/")), "ips:192.0.2.7");
+  EXPECT_EQ(hit_text(lists->match_request("[2001:DB8:0::1]", "/")), "ips:2001:db8::1");
+  EXPECT_EQ(hit_text(lists->match_request("[2001:db8::2]:8443", "/x/y")),
+            "urls:[2001:db8::2]:8443/x/");
+  EXPECT_EQ(hit_text(lists->match_request("[2001:db8::2]", "/x/y")), "none");
+  EXPECT_EQ(hit_text(lists->match_request("[192.0.2.7]", "/")), "none");  // not IPv6
+  EXPECT_EQ(hit_text(lists->match_request("1.2.3", "/")), "none");  // neither name nor address
+}
+
 TEST(ThreatLists, RequestHostIsCheckedAgainstNameLists) {
   auto lists = lists_of({spec("malware", ThreatListFormat::domains)}, {"evil.example\n"});
   EXPECT_EQ(hit_text(lists->match_request("www.evil.example:443", "/index.html")),
