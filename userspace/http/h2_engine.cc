@@ -248,19 +248,34 @@ void H2Engine::flush() {
   if (depth_ > 0) return;
   ++depth_;  // data sources and frame callbacks may submit to either session
   pay_owed();
+  // nghttp2 hands out one frame at a time: the frames are gathered into one
+  // write of up to a TLS record's worth (16 KiB), not a record per frame
+  // (100 small responses are 200 frames). The gathering buffer is the
+  // thread's, lent out for the call, so an idle engine holds none.
   auto pump = [this](Peer to) {
     bool sent = false;
     if (session(to) == nullptr) return sent;
-    while (port_.pending(to) < kMaxPending) {
+    static thread_local std::vector<uint8_t> spare;
+    std::vector<uint8_t> batch = std::move(spare);
+    batch.clear();
+    auto send_batch = [&] {
+      if (batch.empty()) return;
+      port_.send(to, batch);
+      batch.clear();
+      sent = true;
+    };
+    while (port_.pending(to) + batch.size() < kMaxPending) {
       const uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session(to), &data);
       if (n <= 0) {
         if (n < 0) broken_ = true;  // only out of memory or a failed callback
         break;
       }
-      port_.send(to, std::span<const uint8_t>(data, static_cast<size_t>(n)));
-      sent = true;
+      batch.insert(batch.end(), data, data + n);
+      if (batch.size() >= kRecordBatch) send_batch();
     }
+    send_batch();
+    spare = std::move(batch);
     return sent;
   };
   while (true) {

@@ -41,6 +41,8 @@ class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
   // The engine stops producing for a peer while this much waits toward it,
   // and goes on at on_drained.
   static constexpr size_t kMaxPending = 64 * 1024;
+  // Frames are written to a peer in batches of about this much (one TLS record).
+  static constexpr size_t kRecordBatch = 16 * 1024;
   // What we advertise on each side: a stream's window bounds what one stream
   // buffers here, the connection's what all of them buffer together.
   static constexpr int32_t kStreamWindow = 256 * 1024;

@@ -153,6 +153,24 @@ TEST(H2Engine, ManyConcurrentStreamsAllComplete) {
   EXPECT_EQ(rig.engine().open_streams(), 0u);
 }
 
+TEST(H2Engine, FramesGoOutInBatchesNotOneWriteEach) {
+  H2Rig rig;
+  const unsigned client_writes = rig.port.sends[static_cast<int>(Peer::client)];
+  for (int i = 0; i < 100; ++i) {
+    const std::string path = "/s" + std::to_string(i);
+    rig.plan(path, ok("abc"));
+    RigRequest r;
+    r.path = path;
+    rig.request(r);
+  }
+  rig.run();
+  ASSERT_EQ(rig.exchanges().size(), 100u);
+  // 100 responses are 200 frames (HEADERS, DATA) toward the client, 100
+  // requests 100 HEADERS toward the upstream; each side got a few writes.
+  EXPECT_LT(rig.port.sends[static_cast<int>(Peer::client)] - client_writes, 20u);
+  EXPECT_LT(rig.port.sends[static_cast<int>(Peer::upstream)], 20u);
+}
+
 TEST(H2Engine, TrailersPassBothWays) {
   H2Rig rig;
   rig.plan("/t", ok("body", fields({{"grpc-status", "0"}})));

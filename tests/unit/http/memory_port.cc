@@ -13,6 +13,7 @@ MemoryPort::MemoryPort() {
 
 void MemoryPort::send(Peer to, std::span<const uint8_t> bytes) {
   out[static_cast<int>(to)].append(bytes.begin(), bytes.end());
+  ++sends[static_cast<int>(to)];
 }
 
 std::string MemoryPort::take(Peer to) {

@@ -37,6 +37,7 @@ class MemoryPort final : public HttpPort {
 
   FlowContext flow_context;
   std::string out[2];
+  unsigned sends[2] = {0, 0};  // send calls (writes) toward each peer
   bool ended[2] = {false, false};
   bool paused[2] = {false, false};
   std::optional<std::string> closed;
