@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -119,6 +120,49 @@ int record_first_failure(int preverify_ok, X509_STORE_CTX* store_ctx) {
              : 0;
 }
 
+void free_openssl_string(char* s) {
+  OPENSSL_free(s);
+}
+
+// The name or address the chain is verified for ("" when neither is set).
+std::string expected_host(X509_VERIFY_PARAM* param) {
+  if (const char* host = X509_VERIFY_PARAM_get0_host(param, 0)) return host;
+  std::unique_ptr<char, OpenSslDeleter<free_openssl_string>> ip(
+      X509_VERIFY_PARAM_get1_ip_asc(param));
+  return ip ? std::string("ip:") + ip.get() : std::string();
+}
+
+// SSL_CTX_set_cert_verify_callback: X509_verify_cert (which calls
+// record_first_failure), or the result of a clean verification of the same
+// chain for the same host in this generation (verified_chain_cache.h).
+int verify_chain(X509_STORE_CTX* store_ctx, void* arg) {
+  const auto* verifier = static_cast<const UpstreamVerifier*>(arg);
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const FailureSink* sink = ssl ? failure_sink_of(ssl) : nullptr;
+  const STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store_ctx);
+  std::optional<VerifiedChainCache::Key> key;
+  if (sink != nullptr && !sink->has_value() && presented != nullptr && sk_X509_num(presented) > 0 &&
+      sk_X509_value(presented, 0) == X509_STORE_CTX_get0_cert(store_ctx)) {
+    // The generation is read before verifying: a change meanwhile keeps the
+    // result out of the new generation.
+    const std::string host = expected_host(X509_STORE_CTX_get0_param(store_ctx));
+    if (!host.empty()) key = VerifiedChainCache::key_of(presented, host, verifier->generation());
+  }
+  if (key) {
+    if (X509StackPtr chain = verifier->verified_chains().find(*key)) {
+      X509_STORE_CTX_set0_verified_chain(store_ctx, chain.release());
+      X509_STORE_CTX_set_error(store_ctx, X509_V_OK);
+      return 1;
+    }
+  }
+  const int ok = X509_verify_cert(store_ctx);
+  if (ok == 1 && key && !sink->has_value() && X509_STORE_CTX_get_error(store_ctx) == X509_V_OK) {
+    verifier->verified_chains().remember(*key, X509_STORE_CTX_get0_chain(store_ctx));
+  }
+  return ok;
+}
+
 // Runs once the chain verified; 0 aborts the handshake.
 int check_stapled_status(SSL* ssl, void*) {
   FailureSink* sink = failure_sink_of(ssl);
@@ -141,6 +185,7 @@ int refuse_client_certificate(SSL* ssl, void*) {
 
 void UpstreamVerifier::exclude_gateway_cas(std::shared_ptr<const GatewayCaExclusion> cas) {
   gateway_cas_.store(std::move(cas));
+  generation_.fetch_add(1);  // a chain verified before may hold a newly excluded CA
 }
 
 UpstreamVerifier::UpstreamVerifier(const std::filesystem::path& trust_store)
@@ -176,6 +221,7 @@ SslCtxPtr UpstreamVerifier::make_upstream_ctx() const {
   X509_VERIFY_PARAM_set_hostflags(
       param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, record_first_failure);
+  SSL_CTX_set_cert_verify_callback(ctx.get(), verify_chain, const_cast<UpstreamVerifier*>(this));
   // Ask for a stapled OCSP response; a revoked status blocks like any defect.
   if (SSL_CTX_set_tlsext_status_type(ctx.get(), TLSEXT_STATUSTYPE_ocsp) != 1 ||
       SSL_CTX_set_tlsext_status_cb(ctx.get(), check_stapled_status) != 1) {

@@ -16,6 +16,7 @@
 
 #include "tls/openssl_handles.h"
 #include "validation/gateway_ca_exclusion.h"
+#include "validation/verified_chain_cache.h"
 
 namespace tlsgate::tls {
 
@@ -90,6 +91,13 @@ class UpstreamVerifier {
   void exclude_gateway_cas(std::shared_ptr<const GatewayCaExclusion> cas);
   std::shared_ptr<const GatewayCaExclusion> gateway_cas() const { return gateway_cas_.load(); }
 
+  // Chains that verified cleanly, reused by every context this verifier made
+  // (verified_chain_cache.h). Its generation changes with every
+  // exclude_gateway_cas; the trust store is fixed for the verifier's life (a
+  // new store is a new verifier, with a cache of its own).
+  VerifiedChainCache& verified_chains() const { return *verified_chains_; }
+  uint64_t generation() const { return generation_.load(); }
+
   // The client context for upstream connections: TLS 1.2–1.3, ECDHE + AEAD
   // only, groups X25519/P-256/P-384, no compression/renegotiation, sessions
   // resumed only as upstream_sessions.h allows, security level 2 (RSA >= 2048, no SHA-1
@@ -133,6 +141,8 @@ class UpstreamVerifier {
  private:
   X509StorePtr store_;
   std::atomic<std::shared_ptr<const GatewayCaExclusion>> gateway_cas_;
+  std::atomic<uint64_t> generation_{0};
+  std::unique_ptr<VerifiedChainCache> verified_chains_ = std::make_unique<VerifiedChainCache>();
 };
 
 // Call after SSL_do_handshake/SSL_connect returned `ret` <= 0 with an error
