@@ -320,9 +320,10 @@ def render(d: RunData, method: str) -> str:
                     errors[e] = errors.get(e, 0) + n
             out.append(f"- {k}: {v} ({'; '.join(f'{e}: {n}' for e, n in errors.items())})")
         out.append("")
-    # The fault table and the soak come from their own runs (bench/FAULTS.md,
-    # bench/soak.sh): carried over so that a new bench run keeps them.
-    for extra in ("FAULTS.md", "RESULTS-soak.md"):
+    # The fault table, the soak and the handshake profile come from their own
+    # runs (bench/FAULTS.md, bench/soak.sh, bench/profile_handshake.py):
+    # carried over so that a new bench run keeps them.
+    for extra in ("FAULTS.md", "RESULTS-soak.md", "PROFILE-handshake.md"):
         path = pathlib.Path(__file__).resolve().parent / extra
         if path.exists():
             text = path.read_text().rstrip()
