@@ -70,7 +70,7 @@ _SERVER = """\
         ssl_certificate_key {key};
 {options}        location = / {{ return 200 "ok\\n"; }}
         location = /bulk {{ alias {bulk}; }}
-    }}
+{objects}    }}
 """
 # The cache site never resumes a session: every upstream handshake of its
 # figures is a full one, so cache hit and miss differ only in forging.
@@ -90,8 +90,10 @@ def set_sysctls(lab: Lab) -> None:
 class BenchUpstream:
     """nginx with the bench's sites, two workers, keep-alive for an hour."""
 
-    def __init__(self, lab: Lab, directory: pathlib.Path, leaf_batch: str, cache_names: int):
+    def __init__(self, lab: Lab, directory: pathlib.Path, leaf_batch: str, cache_names: int,
+                 objects: dict[str, pathlib.Path] | None = None):
         self.lab = lab
+        self.objects = objects or {}  # extra files of the inspected site: location -> file
         self.dir = directory
         self.leaf_batch = leaf_batch
         self.cache_names = cache_names
@@ -123,20 +125,23 @@ class BenchUpstream:
         bulk = self.dir / "bulk.bin"
         with open(bulk, "wb") as f:  # sparse: read from the page cache, no disk
             f.truncate(BULK_BYTES)
+        objects = "".join(f"        location = {where} {{ alias {path}; }}\n"
+                          for where, path in self.objects.items())
         servers = []
         for address, name in ((INSPECT_V4, INSPECT_NAME), (KERNEL_BYPASS_V4, KERNEL_BYPASS_NAME),
                               (SNI_BYPASS_V4, SNI_BYPASS_NAME)):
             servers.append(_SERVER.format(address=address, default=" default_server", name=name,
                                           chain=self.dir / "certs" / f"{name}.pem",
                                           key=self.dir / "certs" / "leaf.key", bulk=bulk,
-                                          options=""))
+                                          options="", objects=objects if address == INSPECT_V4
+                                          else ""))
         for i in range(self.cache_names):
             name = self.cache_name(i)
             servers.append(_SERVER.format(address=CACHE_V4, default=" default_server" if i == 0
                                           else "", name=name,
                                           chain=self.dir / "cache-certs" / f"{name}.pem",
                                           key=self.dir / "cache-certs" / "leaf.key", bulk=bulk,
-                                          options=_NO_RESUMPTION))
+                                          options=_NO_RESUMPTION, objects=""))
         (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
         conf = self.dir / "nginx.conf"
         conf.write_text(_NGINX.format(lab_id=self.lab.lab_id, dir=self.dir,

@@ -31,23 +31,13 @@ from bench_lab import (INSPECT_NAME, INSPECT_V4, BenchUpstream, Lab, bench_lab_i
                        client_bundle, set_sysctls)
 import lab_sites as plan
 from bench_measure import LoadRunner, LoadSpec, hold_memory
+from results_section import build_binaries, write_section
 from bench_peers import Tlsgate
 
 HERE = pathlib.Path(__file__).resolve().parent
 SECTION = "## HTTP/1.1 through the HTTP layer against the relay"
 REQS_RE = re.compile(r"finished in [\d.]+\w+, ([\d.]+) req/s")
 DONE_RE = re.compile(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded")
-
-
-def binaries(build: pathlib.Path) -> dict[str, str]:
-    build = build.resolve()
-    found = {"tlsgated": build / "userspace/daemon/tlsgated",
-             "tlsgatectl": build / "userspace/ctl/tlsgatectl",
-             "load": build / "bench/bench_tls_load", "leaves": build / "bench/bench_leaf_batch"}
-    for path in found.values():
-        if not os.access(path, os.X_OK):
-            raise SystemExit(f"bench: {path} is not built")
-    return {k: str(v) for k, v in found.items()}
 
 
 def h1_requests(lab: Lab, requests: int, connections: int) -> float:
@@ -78,15 +68,6 @@ def measure(lab: Lab, bins: dict, runner: LoadRunner, trust: pathlib.Path, loade
         proxy.stop()
 
 
-def write_section(results: pathlib.Path, text: str) -> None:
-    old = results.read_text() if results.exists() else "# tlsgate benchmark results\n"
-    start = old.find(SECTION)
-    if start >= 0:
-        end = old.find("\n## ", start + len(SECTION))
-        old = old[:start] + (old[end + 1:] if end >= 0 else "")
-    results.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--layer", type=pathlib.Path, required=True, help="build with the HTTP layer")
@@ -102,7 +83,7 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("bench: run as root (network namespaces, BPF)", file=sys.stderr)
         return 77
-    builds = {"relay": binaries(args.relay), "layer": binaries(args.layer)}
+    builds = {"relay": build_binaries(args.relay), "layer": build_binaries(args.layer)}
     load_before = os.getloadavg()[0]
     rows = []
     with Lab(bench_lab_id(), sites=[plan.site("good.lab.test")]) as lab:
@@ -155,7 +136,7 @@ def main(argv=None) -> int:
             f"{cell('relay', 'memory')} | {cell('layer', 'memory')} | {ratio('memory')} |\n\n"
             f"Goals (issue 12 item 5): throughput and requests/s ≥ 0.9× the relay; memory per "
             f"idle inspected connection ≤ 32 KiB.\n")
-    write_section(args.out, text)
+    write_section(args.out, SECTION, text)
     print(text)
     return 0
 

@@ -55,8 +55,11 @@ virus_scan.MaxObjectSize 200M
 
 
 class AvService:
-    def __init__(self, topology: Topology, directory: pathlib.Path):
+    def __init__(self, topology: Topology, directory: pathlib.Path, clamd_extra: str = "",
+                 icap_extra: str = ""):
         self.topology = topology
+        self.clamd_extra = clamd_extra  # more clamd.conf lines (e.g. scan-size limits)
+        self.icap_extra = icap_extra  # more c-icap.conf lines (e.g. another ServiceAlias)
         self.dir = directory
         self.clamd: subprocess.Popen | None = None
         self.icap: subprocess.Popen | None = None
@@ -70,8 +73,9 @@ class AvService:
         (self.dir / "db" / "lab.hdb").write_text(
             "44d88612fea8a8f36de82e1278abb02f:68:Lab.Eicar.Test\n")
         (self.dir / "db" / "lab.ndb").write_text(f"Lab.Eicar.Body:0:*:{EICAR.hex()}\n")
-        (self.dir / "clamd.conf").write_text(_CLAMD.format(dir=self.dir))
-        (self.dir / "c-icap.conf").write_text(_CICAP.format(dir=self.dir, port=PORT))
+        (self.dir / "clamd.conf").write_text(_CLAMD.format(dir=self.dir) + self.clamd_extra)
+        (self.dir / "c-icap.conf").write_text(_CICAP.format(dir=self.dir, port=PORT)
+                                              + self.icap_extra)
         deadline = time.monotonic() + timeout_s
         self.clamd = subprocess.Popen(["clamd", "-c", str(self.dir / "clamd.conf")],
                                       stdout=open(self.dir / "clamd.out", "wb"),
