@@ -12,6 +12,7 @@ import pathlib
 import re
 import selectors
 import socket
+import struct
 import subprocess
 import time
 
@@ -72,11 +73,14 @@ def scrape(gateway: Gateway, address: str = "127.0.0.1:9477") -> tuple[str, dict
 
 
 class NotifySocket:
-    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET. Like
+    systemd it learns each sender's pid from the kernel (SO_PASSCRED): every
+    message carries it as SENDER_PID, which tlsgated never sends."""
 
     def __init__(self, path: pathlib.Path):
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.sock.bind(str(path))
         self.messages: list[dict[str, str]] = []
 
@@ -99,13 +103,16 @@ class NotifySocket:
                                      f"got {self.messages[after:]}")
             self.sock.settimeout(left)
             try:
-                data = self.sock.recv(65536)
+                data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(12))
             except socket.timeout:
                 continue
             fields = {}
             for line in data.decode(errors="replace").splitlines():
                 k, _, v = line.partition("=")
                 fields[k] = v
+            for level, kind, cred in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    fields["SENDER_PID"] = str(struct.unpack("iII", cred[:12])[0])
             self.messages.append(fields)
 
 

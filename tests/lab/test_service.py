@@ -13,6 +13,7 @@ import unittest
 import lab_sites as plan
 from lab_case import LabTestCase
 from lab_netns import run
+from lab_restart import Successor, become_subreaper
 from lab_service import Ctl, FakeJournal, NotifySocket, start_gateway_with, unit_setting
 
 GOOD = "good.lab.test"
@@ -54,6 +55,39 @@ class ServiceTest(LabTestCase):
         stopping = notify.wait_for("STOPPING", "1", after=refused + 1)
         self.assertFalse(any("READY" in m or "WATCHDOG" in m
                              for m in notify.messages[stopping + 1:]), notify.messages)
+
+    def test_hitless_restart_hands_the_main_pid_to_the_successor(self):
+        """NotifyAccess=main: systemd takes notifications from the main
+        process only. On SIGUSR2 the old process names its successor
+        (MAINPID=, the pid the kernel saw on the hand-over socket) before the
+        successor says READY=1; from then on every notification is the
+        successor's, and SIGHUP/SIGTERM to it (`systemctl reload`/`stop` to
+        $MAINPID) reload and stop the gateway."""
+        become_subreaper()
+        notify = NotifySocket(self.lab.dir / "notify.sock")
+        self.addCleanup(notify.close)
+        gw = start_gateway_with(self.lab, env={"NOTIFY_SOCKET": str(notify.path)})
+        ready = notify.wait_for("READY", "1")
+        self.assertEqual(notify.messages[ready]["SENDER_PID"], str(gw.pid))
+
+        successor = Successor.by_signal(gw)
+        self.addCleanup(successor.stop)
+        handed = notify.wait_for("MAINPID", after=ready + 1)
+        self.assertEqual(notify.messages[handed]["MAINPID"], str(successor.pid), notify.messages)
+        self.assertEqual(notify.messages[handed]["SENDER_PID"], str(gw.pid), notify.messages)
+        new_ready = notify.wait_for("READY", "1", after=handed + 1)
+        self.assertEqual(notify.messages[new_ready]["SENDER_PID"], str(successor.pid))
+        self.assertEqual(gw.process.wait(timeout=30), 0, gw.log_tail())  # drained: no flows
+
+        os.kill(successor.pid, signal.SIGHUP)
+        reloading = notify.wait_for("RELOADING", "1", after=new_ready + 1)
+        notify.wait_for("READY", "1", after=reloading + 1)
+        self.assertTrue(self.handshake(GOOD, 4).completed)
+        self.assertEqual(successor.stop(), 0, gw.log_tail())
+        notify.wait_for("STOPPING", "1", after=reloading + 1)
+        self.assertFalse(gw.pin_dir.exists(), "pins left after the successor stopped")
+        senders = {m["SENDER_PID"] for m in notify.messages[handed + 1:]}
+        self.assertEqual(senders, {str(successor.pid)}, notify.messages[handed:])
 
     def test_events_reach_the_journal_with_the_same_fields(self):
         journal = FakeJournal(self.lab.dir / "journal")

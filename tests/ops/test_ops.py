@@ -19,12 +19,11 @@ BUILD = pathlib.Path(os.environ.get("TLSGATE_BUILD_DIR", SOURCE / "build"))
 UNIT = SOURCE / "systemd" / "tlsgate.service"
 MAN_PAGES = {"tlsgated.8": "man8", "tlsgatectl.8": "man8", "tlsgate.toml.5": "man5"}
 # What `systemd-analyze security` may report at most (0 best, 10 worst). The
-# unit scores 2.2: what remains is the network access and capabilities a
-# gateway needs, and NotifyAccess=all (+0.2), which the hitless restart needs
-# today: the successor process reports MAINPID= itself. Back to 2.0 once the
-# old process reports its successor's pid instead. A change that weakens the
-# sandbox further fails here.
-MAX_EXPOSURE = 2.2
+# unit scores 2.0: what remains is the network access and capabilities a
+# gateway needs (NotifyAccess=main: the old process of a hitless restart
+# names its successor with MAINPID=). A change that weakens the sandbox
+# further fails here.
+MAX_EXPOSURE = 2.0
 
 
 def run(argv, **kwargs) -> subprocess.CompletedProcess:
@@ -84,6 +83,9 @@ class UnitFileTest(TempDirTest):
         self.assertEqual(unit_values("Type"), ["notify"])
         self.assertEqual(unit_values("Restart"), ["on-failure"])
         self.assertEqual(unit_values("ExecReload"), ["/bin/kill -HUP $MAINPID"])
+        # Only the main process notifies; the old one of a hitless restart
+        # hands that role on with MAINPID=.
+        self.assertEqual(unit_values("NotifyAccess"), ["main"])
         self.assertEqual(unit_values("User"), ["tlsgate"])
         for key in ("WatchdogSec", "StateDirectory", "ConfigurationDirectory",
                     "RuntimeDirectory", "LogsDirectory"):

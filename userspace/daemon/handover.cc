@@ -92,11 +92,13 @@ std::optional<nlohmann::json> receive_message(int fd, std::vector<UniqueFd>* fds
   return parsed;
 }
 
-bool peer_may_take_over(int conn) {
+// The connecting process as the kernel saw it at connect(): its pid is the
+// successor's, whatever the hello message claims.
+std::optional<ucred> peer_credentials(int conn) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
-  return cred.uid == 0 || cred.uid == geteuid();
+  if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+  return cred;
 }
 
 }  // namespace
@@ -140,12 +142,13 @@ void HandoverListener::run() {
     if (p[1].revents & POLLIN) return;
     UniqueFd conn(accept4(socket_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn) continue;
-    if (!peer_may_take_over(conn.get())) {
+    const auto peer = peer_credentials(conn.get());
+    if (!peer || (peer->uid != 0 && peer->uid != geteuid())) {
       std::fprintf(stderr, "tlsgated: hand-over refused to a peer of another user\n");
       continue;
     }
     try {
-      if (serve(conn.get())) {
+      if (serve(conn.get(), peer->pid)) {
         // The successor owns the path now (it binds its own listener there).
         socket_ = UniqueFd();
         return;
@@ -156,10 +159,9 @@ void HandoverListener::run() {
   }
 }
 
-bool HandoverListener::serve(int conn) {
+bool HandoverListener::serve(int conn, pid_t successor) {
   auto hello = receive_message(conn, nullptr, std::chrono::seconds(5), stop_.get());
   if (!hello || !hello->contains("hello")) return false;
-  const pid_t successor = hello->value("hello", 0);
   const auto drain = std::chrono::milliseconds(hello->value("drain_timeout_ms", 300000));
   std::vector<UniqueFd> listeners = callbacks_.listeners();
   if (listeners.size() > kMaxListeners) listeners.resize(kMaxListeners);

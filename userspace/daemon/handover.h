@@ -20,7 +20,8 @@
 // before; one that fails after it (no `serving`) makes the old process exit
 // with a failure at once, so that systemd restarts the unit (the kernel side
 // meanwhile applies fail_mode). Only a peer with the daemon's own uid (or
-// root) is answered.
+// root) is answered; its pid is taken from the kernel (SO_PEERCRED), so that
+// the old process can tell systemd which process is the main one now.
 #pragma once
 
 #include <sys/types.h>
@@ -47,7 +48,8 @@ class HandoverListener {
     // Copies of the listening sockets to give the successor.
     std::function<std::vector<UniqueFd>()> listeners;
     // The successor is ready: stop accepting and give up the shared
-    // resources. Runs on the listener's thread; the reply waits for it.
+    // resources. `successor` is the peer's pid as the kernel reports it
+    // (SO_PEERCRED). Runs on the listener's thread; the reply waits for it.
     std::function<void(pid_t successor, std::chrono::milliseconds drain_timeout)> release;
   };
   // Binds `path` (replacing a stale socket file); throws std::runtime_error.
@@ -62,7 +64,7 @@ class HandoverListener {
 
  private:
   void run();
-  bool serve(int conn);  // true once released
+  bool serve(int conn, pid_t successor);  // true once released
 
   std::filesystem::path path_;
   Callbacks callbacks_;

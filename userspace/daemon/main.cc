@@ -1,13 +1,14 @@
 // tlsgated: the tlsgate daemon. Loads the config, assembles the gateway,
 // opens the control socket and the metrics endpoint, speaks systemd's
-// notify protocol (READY, STATUS, RELOADING, WATCHDOG, STOPPING, MAINPID),
+// notify protocol (READY, STATUS, RELOADING, WATCHDOG, STOPPING, and MAINPID
+// naming the successor of a hitless restart),
 // reloads on SIGHUP, stops on SIGTERM/SIGINT. SIGUSR2 starts a successor from
 // the executable's path (a hitless restart, handover.h): it takes over and
 // this process drains its flows, then exits leaving the kernel side to it.
+#include <fcntl.h>
 #include <grp.h>
 #include <openssl/ssl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -105,44 +107,67 @@ std::string executable_path() {
 
 // Starts the new tlsgated of a hitless restart with this process's arguments;
 // it finds this one on the hand-over socket. Signals unblocked, environment
-// (NOTIFY_SOCKET) kept.
+// (NOTIFY_SOCKET) kept, only stdin/out/err open (an inherited socket, the
+// NFQUEUE one, would keep what this process gives up bound).
+//
+// Through an intermediate child that exits at once, so that the successor is
+// the service manager's child (systemd is the subreaper of last resort) when
+// this process names it with MAINPID=: systemd supervises a main process that
+// is not its own child only loosely ("alien": on stop it sends SIGTERM, does
+// not wait, and kills it at once with SIGKILL, leaving the kernel side).
 void spawn_successor(const std::vector<std::string>& args) {
   const std::string exe = executable_path();
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  // Only stdin/out/err: an inherited socket (the NFQUEUE one) would keep
-  // what this process gives up bound.
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  pid_t pid = 0;
-  const int err = posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    std::fprintf(stderr, "tlsgated: restart: cannot start %s: %s\n", exe.c_str(),
-                 std::strerror(err));
+  int pid_pipe[2];
+  if (pipe2(pid_pipe, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "tlsgated: restart: pipe: %s\n", std::strerror(errno));
     return;
   }
-  std::fprintf(stderr, "tlsgated: restart: started pid %d from %s\n", static_cast<int>(pid),
+  UniqueFd pid_in(pid_pipe[0]), pid_out(pid_pipe[1]);
+  // Between fork and exec only async-signal-safe calls: everything above is
+  // prepared in advance.
+  const pid_t middle = fork();
+  if (middle < 0) {
+    std::fprintf(stderr, "tlsgated: restart: fork: %s\n", std::strerror(errno));
+    return;
+  }
+  if (middle == 0) {
+    const pid_t successor = fork();
+    if (successor == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      close_range(3, ~0U, 0);
+      execv(exe.c_str(), argv.data());
+      _exit(127);
+    }
+    const ssize_t n = write(pid_out.get(), &successor, sizeof successor);
+    _exit(successor > 0 && n == static_cast<ssize_t>(sizeof successor) ? 0 : 1);
+  }
+  pid_out.reset();
+  pid_t successor = -1;
+  const ssize_t got = read(pid_in.get(), &successor, sizeof successor);
+  int status = 0;
+  while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got != static_cast<ssize_t>(sizeof successor) || successor <= 0) {
+    std::fprintf(stderr, "tlsgated: restart: cannot start %s\n", exe.c_str());
+    return;
+  }
+  std::fprintf(stderr, "tlsgated: restart: started pid %d from %s\n", static_cast<int>(successor),
                exe.c_str());
 }
 
-// A successor that failed reports here (it exited before taking over).
+// Reaps any child that ended (the successor is not one: it was started
+// through an intermediate child reaped at once).
 void reap_children() {
   int status = 0;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    std::fprintf(
-        stderr, "tlsgated: restart: pid %d exited (status %d) without taking over; still serving\n",
-        static_cast<int>(pid), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    std::fprintf(stderr, "tlsgated: child pid %d exited (status %d)\n", static_cast<int>(pid),
+                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   }
 }
 
@@ -242,6 +267,11 @@ int run(config::GatewayConfig config, const std::string& config_path,
       if (metrics_server) metrics_server->stop();
       control_server->stop();
       drain_ms = drain_timeout.count();
+      // systemd follows the successor as the unit's main process
+      // (NotifyAccess=main: only this process may say so, and it does before
+      // the successor hears `released`, so before its READY=1).
+      sd_notifyf(0, "MAINPID=%d\nSTATUS=handed over to pid %d; draining",
+                 static_cast<int>(successor), static_cast<int>(successor));
       std::fprintf(stderr, "tlsgated: pid %d took over\n", static_cast<int>(successor));
       kill(getpid(), SIGUSR1);
     };
@@ -254,8 +284,14 @@ int run(config::GatewayConfig config, const std::string& config_path,
   if (predecessor) {
     std::fprintf(stderr, "tlsgated: ready (pid %d, took over from pid %d; %s)\n",
                  static_cast<int>(getpid()), static_cast<int>(predecessor->pid()), status.c_str());
-    // systemd follows the new main process (NotifyAccess=all in the unit).
-    sd_notifyf(0, "MAINPID=%d\nREADY=1\nSTATUS=%s", static_cast<int>(getpid()), status.c_str());
+    // The predecessor has made this process the unit's main one (MAINPID=);
+    // from here on systemd takes its notifications, the watchdog's too
+    // (sd_watchdog_enabled() only answers the pid in WATCHDOG_PID).
+    sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
+    const char* watchdog_pid = std::getenv("WATCHDOG_PID");
+    if (watchdog_pid != nullptr && std::atoi(watchdog_pid) == predecessor->pid()) {
+      setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
+    }
     try {
       predecessor->confirm_serving();
     } catch (const std::exception& e) {
