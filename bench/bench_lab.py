@@ -64,7 +64,7 @@ http {{
 
 _SERVER = """\
     server {{
-        listen {address}:443 ssl{default};
+        listen {address}:443 ssl http2{default};
         server_name {name};
         ssl_certificate {chain};
         ssl_certificate_key {key};

@@ -140,6 +140,7 @@ class MemorySample:
     rss_before_kib: int
     rss_after_kib: int
     open_seconds: float
+    errors: dict = dataclasses.field(default_factory=dict)  # what failed, by reason
 
     @property
     def kib_per_connection(self) -> float:
@@ -147,14 +148,15 @@ class MemorySample:
 
 
 def hold_memory(lab: Lab, loader: str, trust: pathlib.Path, proxy: Proxy, target: str, sni: str,
-                count: int, settle_s: float = 2.0) -> MemorySample:
+                count: int, settle_s: float = 2.0, h2: bool = False) -> MemorySample:
     """RSS of `proxy` before and while `count` idle inspected connections
-    (TLS 1.3, one GET each, then silent) are held open."""
+    (TLS 1.3, one GET each — over HTTP/2 with `h2` — then silent) are held open."""
     time.sleep(settle_s)
     before = rss_kib(proxy.pids())
     argv = lab.topology.ns_argv("client", [
         loader, "hold", "--target", f"{target}:443", "--sni", sni, "--tls", "1.3", "--ca",
-        str(trust), "-c", str(count), "-t", "2", "--hold-parallel", "64", "--timeout", "30"])
+        str(trust), "-c", str(count), "-t", "2", "--hold-parallel", "64", "--timeout", "30"]
+        + (["--h2"] if h2 else []))
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -170,4 +172,4 @@ def hold_memory(lab: Lab, loader: str, trust: pathlib.Path, proxy: Proxy, target
         end_client(proc)
     return MemorySample(connections=ready["ready"], failed=ready["failed"],
                         rss_before_kib=before, rss_after_kib=after,
-                        open_seconds=ready["seconds"])
+                        open_seconds=ready["seconds"], errors=ready.get("errors", {}))

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "load/h2_request.h"
+
 namespace tlsgate::bench {
 
 namespace {
@@ -109,7 +111,12 @@ tls::SslCtxPtr make_client_ctx(const LoadOptions& options) {
   // path, whatever root is above (bench/README.md, "Client").
   X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx.get()), X509_V_FLAG_PARTIAL_CHAIN);
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn);
+  static const unsigned char kAlpnH2[] = {2, 'h', '2'};
+  if (options.h2) {
+    SSL_CTX_set_alpn_protos(ctx.get(), kAlpnH2, sizeof kAlpnH2);
+  } else {
+    SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn);
+  }
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   return ctx;
 }
@@ -152,9 +159,11 @@ bool LoadLoop::open(Conn& c) {
   SSL_set1_host(c.ssl.get(), c.name.c_str());
   if (options_.resume && c.session) SSL_set_session(c.ssl.get(), c.session.get());
   c.first_byte_seen = false;
-  c.request = "GET " + options_.path + " HTTP/1.1\r\nHost: " + c.name +
-              "\r\nUser-Agent: tlsgate-bench\r\nConnection: " +
-              (options_.mode == LoadMode::connect ? "close" : "keep-alive") + "\r\n\r\n";
+  c.request = options_.h2
+                  ? h2_get_request(c.name, options_.path)
+                  : "GET " + options_.path + " HTTP/1.1\r\nHost: " + c.name +
+                        "\r\nUser-Agent: tlsgate-bench\r\nConnection: " +
+                        (options_.mode == LoadMode::connect ? "close" : "keep-alive") + "\r\n\r\n";
   c.phase = Phase::connecting;
   c.last_progress = std::chrono::steady_clock::now();
   const int r =
@@ -224,6 +233,19 @@ bool LoadLoop::read_response(Conn& c) {
       }
     }
     std::string_view data(buf, static_cast<size_t>(n));
+    if (options_.h2) {
+      c.header.append(data);
+      uint64_t body = 0;
+      std::string why;
+      const H2ResponseState state = h2_read_response(c.header, body, why);
+      counters_.body_bytes.fetch_add(body, std::memory_order_relaxed);
+      if (state == H2ResponseState::done) return true;
+      if (state == H2ResponseState::failed || c.header.size() > kMaxHeader) {
+        fail(c, state == H2ResponseState::failed ? why : "h2 frame too large");
+        return false;
+      }
+      continue;
+    }
     if (!c.header_done) {
       c.header.append(data);
       const size_t end = c.header.find("\r\n\r\n");
@@ -309,6 +331,7 @@ void LoadLoop::advance(Conn& c) {
         const int n = SSL_read(c.ssl.get(), &byte, 1);
         const int err = SSL_get_error(c.ssl.get(), n);
         if (n <= 0 && (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)) return;
+        if (n > 0 && options_.h2) continue;  // a late frame (SETTINGS ACK, WINDOW_UPDATE)
         counters_.dropped.fetch_add(1, std::memory_order_relaxed);
         counters_.established.fetch_sub(1, std::memory_order_relaxed);
         counters_.record_error("held connection ended by the peer");

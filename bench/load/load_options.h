@@ -39,6 +39,8 @@ struct LoadOptions {
   // Leave Nagle's algorithm on (the default of many HTTP stacks) instead of
   // TCP_NODELAY.
   bool nagle = false;
+  // hold: offer ALPN h2 only and send the GET over HTTP/2 (stream 1).
+  bool h2 = false;
 };
 
 }  // namespace tlsgate::bench

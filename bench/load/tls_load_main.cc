@@ -4,7 +4,7 @@
 //   bench_tls_load connect|bulk|hold --target ADDR:PORT (--sni NAME | --names-file FILE
 //       [--names-once]) --tls 1.2|1.3 --ca FILE [--path P] [-c N] [-t THREADS]
 //       [--resume: offer each slot's last session] [--nagle: no TCP_NODELAY]
-//       [--warmup S] [--duration S] [--timeout S] [--hold-parallel N]
+//       [--warmup S] [--duration S] [--timeout S] [--hold-parallel N] [--h2: hold over h2]
 //
 // connect: connections/s, each a full handshake (no resumption), one GET with
 //          "Connection: close", the whole response, close_notify, close;
@@ -89,6 +89,8 @@ LoadOptions parse(int argc, char** argv) {
       o.resume = true;
     } else if (arg == "--nagle") {
       o.nagle = true;
+    } else if (arg == "--h2") {
+      o.h2 = true;
     } else if (arg == "--tls") {
       const std::string v = value();
       if (v != "1.2" && v != "1.3") throw std::invalid_argument("--tls: 1.2 or 1.3");
@@ -117,6 +119,7 @@ LoadOptions parse(int argc, char** argv) {
     throw std::invalid_argument("--target, --sni/--names-file, --tls and --ca are required");
   }
   if (o.concurrency == 0 || o.threads == 0) throw std::invalid_argument("-c and -t must be >= 1");
+  if (o.h2 && o.mode != LoadMode::hold) throw std::invalid_argument("--h2: hold only");
   o.threads = std::min(o.threads, o.concurrency);
   return o;
 }
