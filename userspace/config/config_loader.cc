@@ -12,6 +12,7 @@
 
 #include "common/unique_fd.h"
 #include "config/ca_section.h"
+#include "config/capture_section.h"
 #include "config/icap_section.h"
 #include "config/rule_section.h"
 #include "config/section_reader.h"
@@ -25,8 +26,9 @@ namespace tlsgate::config {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
-constexpr std::string_view kSections[] = {"gateway", "paths",  "upstream", "policy", "ca",
-                                          "suggest", "groups", "rule",     "icap",   "threat_list"};
+constexpr std::string_view kSections[] = {"gateway", "paths",   "upstream",   "policy",
+                                          "ca",      "suggest", "capture",    "groups",
+                                          "rule",    "icap",    "threat_list"};
 // Arrays of tables ([[rule]], [[icap]], [[threat_list]]): every other top-level key is a section.
 constexpr std::string_view kTableArrays[] = {"rule", "icap", "threat_list"};
 
@@ -254,6 +256,9 @@ GatewayConfig read_config(const toml::table& root, const std::string& source) {
   }
   if (const auto* suggest = root.get_as<toml::table>("suggest")) {
     read_suggest_section(SectionReader(*suggest, "[suggest]", source), config.suggest);
+  }
+  if (const auto* capture = root.get_as<toml::table>("capture")) {
+    read_capture_section(SectionReader(*capture, "[capture]", source), config.capture);
   }
   ClientGroups groups;
   if (const auto* table = root.get_as<toml::table>("groups")) {

@@ -64,6 +64,23 @@ struct SuggestSettings {
   unsigned device_prefix_v6 = 128;
 };
 
+// [capture] (issue 15): where the decrypted capture of flows whose rule has
+// `capture` goes. These files hold users' decrypted traffic; nothing is
+// written unless a rule asks.
+struct CaptureSettings {
+  std::filesystem::path directory = "/var/log/tlsgate/capture";
+  // A file is closed and a new one started once it holds this many bytes,
+  // or once it is this old.
+  uint64_t rotate_size = uint64_t{100} << 20;
+  std::chrono::milliseconds rotate_age{std::chrono::hours(1)};
+  // The files of the directory together: past this, the oldest are deleted.
+  uint64_t max_total = uint64_t{1} << 30;
+  // Never readable by others, never executable: at most 0640.
+  unsigned file_mode = 0600;
+  // The user that owns the files; "": the daemon's own.
+  std::string owner;
+};
+
 struct GatewayConfig {
   // [gateway]
   std::vector<std::string> lan_interfaces;     // required, at least one
@@ -111,6 +128,9 @@ struct GatewayConfig {
 
   // [suggest]
   SuggestSettings suggest;
+
+  // [capture]
+  CaptureSettings capture;
 
   // [[icap]] ...: the services scanned messages go to, in config order.
   std::vector<IcapServiceSettings> icap_services;

@@ -97,7 +97,7 @@ void read_request_matchers(const SectionReader& r, Rule& rule) {
                      "flows; its action can be \"block\" or \"inspect\" (let the request "
                      "through), not \"bypass\"");
   }
-  for (const char* key : {"ca", "untrusted_server_cert", "icap"}) {
+  for (const char* key : {"ca", "untrusted_server_cert", "icap", "capture"}) {
     if (r.has(key)) {
       r.fail(r.line_of_key(key), "'" + std::string(key) + "' in " + r.label() +
                                      " applies to whole flows; a rule with 'url' or 'method' "
@@ -109,7 +109,7 @@ void read_request_matchers(const SectionReader& r, Rule& rule) {
 Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> intercept_ports,
                const ClientGroups& groups) {
   r.reject_unknown_keys({"name", "action", "sni", "dst", "client", "port", "untrusted_server_cert",
-                         "ca", "icap", "url", "method"});
+                         "ca", "icap", "capture", "url", "method"});
   Rule rule;
   rule.source_line = r.line();
 
@@ -149,6 +149,17 @@ Rule read_rule(const SectionReader& r, size_t number, std::span<const uint16_t> 
                                       "but the rule's action is \"" + *action + "\"");
     }
     rule.ca = *ca;
+  }
+
+  // Capture writes users' decrypted traffic: only ever for a rule that asks,
+  // and only inspected flows have any.
+  if (auto capture = r.choice("capture", {"pcapng", "plaintext", "keylog"})) {
+    if (rule.action != policy::Action::inspect) {
+      r.fail(r.line_of_key("capture"), "'capture' in " + r.label() +
+                                           " applies only to inspected flows, " +
+                                           "but the rule's action is \"" + *action + "\"");
+    }
+    rule.capture = *policy::parse_capture_format(*capture);
   }
 
   if (const toml::node* icap = r.node("icap")) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 namespace tlsgate::policy {
 
@@ -21,6 +22,29 @@ std::optional<Action> parse_action(std::string_view text) {
   if (text == "inspect") return Action::inspect;
   if (text == "bypass") return Action::bypass;
   if (text == "block") return Action::block;
+  return std::nullopt;
+}
+
+namespace {
+constexpr std::array<std::pair<CaptureFormat, std::string_view>, 4> kCaptureFormatNames{{
+    {CaptureFormat::none, "none"},
+    {CaptureFormat::pcapng, "pcapng"},
+    {CaptureFormat::plaintext, "plaintext"},
+    {CaptureFormat::keylog, "keylog"},
+}};
+}  // namespace
+
+std::string_view to_string(CaptureFormat f) {
+  for (const auto& [format, name] : kCaptureFormatNames) {
+    if (format == f) return name;
+  }
+  return "none";
+}
+
+std::optional<CaptureFormat> parse_capture_format(std::string_view text) {
+  for (const auto& [format, name] : kCaptureFormatNames) {
+    if (name == text) return format;
+  }
   return std::nullopt;
 }
 

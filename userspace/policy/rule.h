@@ -87,6 +87,15 @@ struct UrlPattern {
   const std::string& to_string() const { return text; }
 };
 
+// What a rule's inspected flows leave behind as decrypted capture (issue 15):
+// nothing unless a rule asks.
+//   pcapng    both TLS legs with their key log in one file Wireshark opens;
+//   plaintext the decrypted bytes as TCP segments between client and server;
+//   keylog    NSS key log lines (SSLKEYLOGFILE) for both legs.
+enum class CaptureFormat : uint8_t { none, pcapng, plaintext, keylog };
+std::string_view to_string(CaptureFormat f);
+std::optional<CaptureFormat> parse_capture_format(std::string_view text);
+
 struct Rule {
   std::string name;  // unique; "rule-<n>" when the config gives none
   Action action = Action::inspect;
@@ -109,6 +118,8 @@ struct Rule {
   // The [[icap]] services that scan this rule's inspected flows (DESIGN.md
   // §4a): nullopt = every service, empty = none.
   std::optional<std::vector<std::string>> icap;
+  // Decrypted capture of the flows this rule inspects ([capture] says where).
+  CaptureFormat capture = CaptureFormat::none;
   int source_line = 0;  // line in the config file, for messages
 };
 
