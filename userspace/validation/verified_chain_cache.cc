@@ -110,6 +110,14 @@ void VerifiedChainCache::remember(const Key& key, const STACK_OF(X509) * verifie
   Entry entry{up_ref_copy(verified), now, std::min(now + settings_.ttl, *not_after)};
   if (!entry.chain || entry.expires_at <= now) return;
   std::lock_guard lock(mu_);
+  // Entries go roughly in expiry order: the expired ones at the front leave
+  // first, so the cache holds about one TTL's worth of chains, not capacity.
+  while (!order_.empty()) {
+    auto oldest = entries_.find(order_.front());
+    if (oldest != entries_.end() && now < oldest->second.expires_at) break;
+    if (oldest != entries_.end()) entries_.erase(oldest);
+    order_.pop_front();
+  }
   if (entries_.insert_or_assign(key, std::move(entry)).second) order_.push_back(key);
   while (entries_.size() > settings_.capacity) {
     entries_.erase(order_.front());

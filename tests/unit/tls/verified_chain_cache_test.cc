@@ -99,6 +99,15 @@ TEST_F(VerifiedChainCacheTest, NeverPastTheEarliestNotAfterOfTheChain) {
   EXPECT_FALSE(cache_.find(key(presented.get())));
 }
 
+TEST_F(VerifiedChainCacheTest, ExpiredChainsLeaveAsNewOnesComeIn) {
+  cache_.remember(key(presented_.get(), "www.lab.test", 1), verified_.get());
+  cache_.remember(key(presented_.get(), "www.lab.test", 2), verified_.get());
+  now_ += 61s;
+  cache_.remember(key(presented_.get(), "www.lab.test", 3), verified_.get());
+  EXPECT_EQ(cache_.size(), 1u);  // not three: the memory held is one TTL's worth
+  EXPECT_TRUE(cache_.find(key(presented_.get(), "www.lab.test", 3)));
+}
+
 TEST_F(VerifiedChainCacheTest, AClockThatWentBackForgets) {
   cache_.remember(key(presented_.get()), verified_.get());
   now_ -= 5s;
