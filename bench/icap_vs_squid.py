@@ -38,8 +38,9 @@ from bench_lab import (INSPECT_NAME, INSPECT_V4, BenchUpstream, Lab, bench_lab_i
 import lab_sites as plan
 from lab_av import PORT as ICAP_PORT, AvService
 from results_section import build_binaries, write_section
-from bench_peers import Tlsgate, cpu_seconds
+from bench_peers import Tlsgate, cpu_seconds, process_tree
 from bench_squid import Squid
+from lab import teardown_on_signals
 
 HERE = pathlib.Path(__file__).resolve().parent
 SECTION = "## Antivirus over ICAP: tlsgate against Squid ssl-bump"
@@ -181,9 +182,11 @@ def measure(gateway: Gateway, paths: dict[str, pathlib.Path], args) -> dict[str,
     try:
         _, got["warmup_failed"] = h1_requests(lab, args.requests // 10, args.connections)
         pids = gateway.proxy.pids()
-        cpu0 = cpu_seconds(pids)
+        service_pids = process_tree(gateway.av.icap.pid) + [gateway.av.clamd.pid]
+        cpu0, service0 = cpu_seconds(pids), cpu_seconds(service_pids)
         got["requests"], got["failed"] = h1_requests(lab, args.requests, args.connections)
         got["cpu_ms_per_request"] = (cpu_seconds(pids) - cpu0) * 1000 / args.requests
+        got["service_cpu_ms"] = (cpu_seconds(service_pids) - service0) * 1000 / args.requests
         big = curl_times(lab, gateway.trust, "/obj100m", args.big_gets,
                          max_time=args.big_timeout * (args.big_gets + 1))
         got["flow1"] = (statistics.median(OBJECTS["/obj100m"] / 1e6 / t for t in big) if big
@@ -238,8 +241,8 @@ def report(rows: list[dict], args, load: tuple[float, float], squid_version: str
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         f"{SECTION}\n\n"
-        f"Written by `sudo python3 bench/icap_vs_squid.py --build build-bench --reps {args.reps}` "
-        f"on {when}: {args.reps} repetitions alternating the gateways (tlsgate Release, no "
+        f"Written by `sudo python3 bench/icap_vs_squid.py {' '.join(sys.argv[1:])}` "
+        f"on {when}: {len(rows)} repetitions alternating the gateways (tlsgate Release, no "
         f"sanitizers; {squid_version} from Debian `squid-openssl`, {args.squid_workers} workers, "
         f"intercept + ssl-bump, peek at step 1 then bump, leaves signed with the same gateway "
         f"intermediate, no cache) on one bench lab, each in the router namespace; both send every "
@@ -265,6 +268,9 @@ def report(rows: list[dict], args, load: tuple[float, float], squid_version: str
         f"| gateway CPU ms per 10 KiB request (utime+stime, c-icap and clamd not counted) | "
         f"{cell('tlsgate', 'cpu_ms_per_request', 3)} | {cell('squid', 'cpu_ms_per_request', 3)} | "
         f"{ratio('cpu_ms_per_request')} |\n"
+        f"| c-icap + clamd CPU ms per 10 KiB request (same window) | "
+        f"{cell('tlsgate', 'service_cpu_ms', 3)} | {cell('squid', 'service_cpu_ms', 3)} | "
+        f"{ratio('service_cpu_ms')} |\n"
         f"| 1 flow, clean 100 MiB object, MB/s (curl, median of {args.big_gets} GETs on one "
         f"connection) | {cell('tlsgate', 'flow1')} | {cell('squid', 'flow1')} | "
         f"{ratio('flow1')} |\n"
@@ -305,6 +311,7 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("bench: run as root (network namespaces, BPF)", file=sys.stderr)
         return 77
+    teardown_on_signals()  # SIGTERM (e.g. timeout) still stops every process and the lab
     bins = build_binaries(args.build, ("tlsgated", "tlsgatectl", "leaves"))
     os.environ["TLSGATED"], os.environ["TLSGATECTL"] = bins["tlsgated"], bins["tlsgatectl"]
     descriptor_limit()
@@ -331,6 +338,10 @@ def main(argv=None) -> int:
                 order = ["tlsgate", "squid"] if rep % 2 == 0 else ["squid", "tlsgate"]
                 got = {name: measure(gateways[name], paths, args) for name in order}
                 rows.append(got)
+                # Written after every repetition: a run cut short keeps its figures.
+                write_section(args.out, SECTION,
+                              report(rows, args, (load_before, os.getloadavg()[0]),
+                                     squid_version))
                 print(f"rep {rep}: " + "; ".join(
                     f"{name} " + ", ".join(f"{k} {v:.2f}" for k, v in got[name].items())
                     for name in ("tlsgate", "squid")), flush=True)
@@ -342,9 +353,7 @@ def main(argv=None) -> int:
             problems = av.stop() + upstream.stop()
             if problems:
                 print("bench: " + "; ".join(problems), file=sys.stderr)
-    text = report(rows, args, (load_before, os.getloadavg()[0]), squid_version)
-    write_section(args.out, SECTION, text)
-    print(text)
+    print(args.out.read_text()[args.out.read_text().find(SECTION):] if rows else "no figures")
     return 0
 
 
