@@ -6,7 +6,7 @@
  * it to the egress of the peer socket, so the bytes never reach userspace.
  * Userspace only inserts pairs, watches for their end and reads the byte
  * counts. A socket without a peer entry keeps its bytes (SK_PASS): the
- * terminator then reads them itself. */
+ * terminator then reads them itself. An empty skb (a FIN alone) is dropped. */
 #include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>
@@ -37,6 +37,12 @@ int splice_verdict(struct __sk_buff* skb) {
   struct tg_splice_peer* peer = bpf_map_lookup_elem(&splice_peers, &cookie);
 
   if (!peer) return SK_PASS;
+  /* A FIN without data comes here as an empty skb (tcp_read_skb passes it
+   * on). Redirected, the peer's backlog would send 0 bytes and take that for
+   * a broken pipe: EPIPE on the peer socket and its relay stopped, losing
+   * what the other side still sends (a half-close). The FIN itself is in the
+   * socket's state: the terminator passes it on (kernel_half_close). */
+  if (skb->len == 0) return SK_DROP;
   __sync_fetch_and_add(&peer->bytes, skb->len);
   return bpf_sk_redirect_hash(skb, &splice_socks, &peer->peer_cookie, 0);
 }

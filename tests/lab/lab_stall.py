@@ -10,7 +10,7 @@ half-close: N flows, 50 at a time: TLS handshake (verified with --ca), an
           HTTP/1.1 GET with "Connection: close" (--h2: an h2 GET with
           END_STREAM, after the server's SETTINGS), then the client's end:
           every other flow a TLS close_notify and a FIN, the others the FIN
-          alone (shutdown SHUT_WR under TLS); then the whole response is read
+          alone (shutdown SHUT_WR under TLS; --fin-only: all of them); then the whole response is read
           (h1: to the server's end; h2: to the stream's END_STREAM);
           prints {"complete": n, "broken": m, "errors": [...]}.
 upstream: accepts every connection and never answers (reads and discards);
@@ -181,8 +181,8 @@ def h2_frames(buffer: bytearray):
         yield kind, flags, stream, payload
 
 
-def half_close_one(ctx, host: str, port: int, sni: str, close_notify: bool,
-                   h2: bool) -> str | None:
+def half_close_one(ctx, host: str, port: int, sni: str, close_notify: bool, h2: bool,
+                   site: str) -> str | None:
     raw = socket.create_connection((host, port), timeout=10)
     try:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -266,7 +266,7 @@ def half_close_one(ctx, host: str, port: int, sni: str, close_notify: bool,
                 break
         if not h2 and not body.startswith(b"HTTP/1.1 200"):
             return f"response {body[:40]!r}"
-        if f"site={sni}".encode() not in body:
+        if f"site={site}".encode() not in body:
             return f"body {body[:40]!r}"
         return None
     finally:
@@ -284,15 +284,18 @@ def half_close(args) -> None:
 
     def one(close_notify: bool):
         try:
-            error = half_close_one(ctx, host, port, args.sni, close_notify, args.h2)
+            error = half_close_one(ctx, host, port, args.sni, close_notify, args.h2,
+                                   args.site or args.sni)
         except (OSError, ssl.SSLError) as e:
             error = str(e)
+        if error:
+            error = ("close_notify+FIN: " if close_notify else "FIN: ") + error
         with lock:
             results.append(error)
 
     for first in range(0, args.count, 50):
         # Every other flow ends with close_notify before its FIN, the others with the FIN alone.
-        threads = [threading.Thread(target=one, args=((first + i) % 2 == 1,))
+        threads = [threading.Thread(target=one, args=(not args.fin_only and (first + i) % 2 == 1,))
                    for i in range(min(50, args.count - first))]
         for t in threads:
             t.start()
@@ -300,7 +303,7 @@ def half_close(args) -> None:
             t.join()
     errors = [e for e in results if e]
     print(json.dumps({"complete": len(results) - len(errors), "broken": len(errors),
-                      "errors": errors[:5]}), flush=True)
+                      "errors": errors[:20]}), flush=True)
 
 
 def main() -> None:
@@ -323,6 +326,8 @@ def main() -> None:
     h.add_argument("--ca", required=True)
     h.add_argument("--count", type=int, required=True)
     h.add_argument("--h2", action="store_true")
+    h.add_argument("--fin-only", action="store_true")
+    h.add_argument("--site", help="the site named in the body (default: the SNI)")
     args = p.parse_args()
     {"upstream": upstream, "clients": clients, "half-close": half_close}[args.role](args)
 

@@ -48,7 +48,19 @@ uint64_t KernelSpliceWatch::progress() const {
   return relayed.from_client + relayed.from_upstream + written(true) + written(false);
 }
 
+// Has every byte the socket received gone through the verdict program (and
+// been counted)? A segment carrying data and FIN wakes the poll for the FIN
+// (tcp_fin) before its data reaches the verdict (tcp_data_ready), both under
+// the socket's lock: the ioctl takes that lock, so it returns after the
+// segment was handled, and an empty receive queue means nothing waits.
+bool KernelSpliceWatch::received_all_relayed(int fd) {
+  int unread = 0;
+  if (ioctl(fd, SIOCINQ, &unread) != 0) return true;  // no queue to wait for
+  return unread == 0;
+}
+
 bool KernelSpliceWatch::all_delivered(bool to_client) const {
+  if (!received_all_relayed(fds_[to_client ? 1 : 0])) return false;
   KernelSplice::Bytes relayed = kernel_.bytes(pair_);
   const int i = to_client ? 0 : 1;
   const uint64_t expected = (to_client ? relayed.from_upstream : relayed.from_client) + sent_[i];

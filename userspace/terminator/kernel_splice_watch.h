@@ -40,6 +40,7 @@ class KernelSpliceWatch {
  private:
   KernelSpliceWatch(KernelSplice& kernel, int client_fd, int upstream_fd);
   static uint64_t written(int fd);
+  static bool received_all_relayed(int fd);
   uint64_t written(bool to_client) const { return written(fds_[to_client ? 0 : 1]); }
 
   KernelSplice& kernel_;
