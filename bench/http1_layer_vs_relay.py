@@ -112,6 +112,17 @@ def measure_mitmproxy(lab: Lab, args) -> float:
         proxy.stop()
 
 
+def shown_command(argv) -> str:
+    """The command line as RESULTS.md shows it: build directories outside the
+    tree by their role, never a path of the machine that ran it."""
+    words = list(argv if argv is not None else sys.argv[1:])
+    for i, word in enumerate(words[:-1]):
+        if word in ("--layer", "--relay", "--out") and pathlib.Path(words[i + 1]).is_absolute():
+            words[i + 1] = {"--layer": "build-bench", "--relay": "OLD/build-bench",
+                            "--out": "RESULTS.md"}[word]
+    return " ".join(words)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--layer", type=pathlib.Path, required=True, help="build with the HTTP layer")
@@ -212,7 +223,7 @@ def main(argv=None) -> int:
             f"{cell('relay', 'memory_h2')} | {cell('layer', 'memory_h2')} | "
             f"{ratio('memory_h2')} |\n"
             f"{mitm}\n"
-            f"Command: `sudo python3 bench/http1_layer_vs_relay.py {' '.join(argv or sys.argv[1:])}`"
+            f"Command: `sudo python3 bench/http1_layer_vs_relay.py {shown_command(argv)}`"
             f"\n\nGoals (issue 12 item 5): throughput and requests/s (HTTP/1.1 and h2) ≥ 0.9× the "
             f"relay; h2 requests/s ≥ 2× mitmproxy; memory per idle inspected connection "
             f"≤ 32 KiB.\n")
