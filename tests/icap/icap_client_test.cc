@@ -3,6 +3,7 @@
 // failures of the service, timeouts and cancellation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -198,6 +199,70 @@ TEST_F(IcapAnswers, ConnectionsArePersistentAndPooled) {
     EXPECT_EQ(many[i]->outcome.verdict, i % 10 == 0 ? Verdict::infected : Verdict::clean)
         << i << ": " << many[i]->outcome.error;
   }
+}
+
+// Two workers' clients given copies of the same targets share one budget:
+// max_connections holds for both together, and places kept idle by one go
+// to the other when its scans wait.
+TEST_F(IcapAnswers, MaxConnectionsHoldsForAllWorkersTogether) {
+  auto shared = targets(*av_, config::IcapMethod::respmod, 10s, 2);
+  RingLoop a(shared), b(shared);
+  auto total = [&] {
+    return a.client().states().at(0).connections + b.client().states().at(0).connections;
+  };
+  unsigned most = 0;
+  auto drive = [&](const std::vector<std::shared_ptr<Pending>>& scans,
+                   std::chrono::milliseconds limit) {
+    auto all_done = [&] {
+      most = std::max(most, total());
+      return std::all_of(scans.begin(), scans.end(), [](const auto& p) { return p->done; });
+    };
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (!all_done() && std::chrono::steady_clock::now() < until) {
+      a.run_until(all_done, 5ms);
+      b.run_until(all_done, 5ms);
+    }
+    return all_done();
+  };
+  auto burst = [&](RingLoop& loop, const std::string& tag, int n) {
+    std::vector<std::shared_ptr<Pending>> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back(start(loop.client(), get("/" + tag + std::to_string(i)), ok(10),
+                          i % 5 == 0 ? eicar() : clean_bytes(3000 + i)));
+    }
+    return out;
+  };
+  auto check = [](const std::vector<std::shared_ptr<Pending>>& scans) {
+    for (size_t i = 0; i < scans.size(); ++i) {
+      EXPECT_EQ(scans[i]->outcome.verdict, i % 5 == 0 ? Verdict::infected : Verdict::clean)
+          << i << ": " << scans[i]->outcome.error;
+    }
+  };
+
+  // Both at once.
+  auto first = burst(a, "a", 20);
+  auto second = burst(b, "b", 20);
+  auto both = first;
+  both.insert(both.end(), second.begin(), second.end());
+  ASSERT_TRUE(drive(both, 30s));
+  check(first);
+  check(second);
+  EXPECT_LE(most, 2u) << "the cap is for both clients together";
+  EXPECT_EQ(a.client().states().at(0).max_connections, 2u);
+
+  // Client a alone, then b while a keeps its connections idle: b's scans do
+  // not wait out their timeout, a gives its idle places up.
+  most = 0;
+  auto alone = burst(a, "alone", 10);
+  ASSERT_TRUE(drive(alone, 30s));
+  check(alone);
+  auto t0 = std::chrono::steady_clock::now();
+  auto late = burst(b, "late", 10);
+  ASSERT_TRUE(drive(late, 30s));
+  check(late);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "b waited for a's idle connections";
+  EXPECT_LE(most, 2u);
+  EXPECT_GE(b.client().states().at(0).connections, 1u);
 }
 
 TEST_F(IcapAnswers, CancelledScanNeverAnswersAndLeavesNoConnection) {

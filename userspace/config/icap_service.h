@@ -5,7 +5,7 @@
 //   url = "icap://127.0.0.1:1344/avscan"
 //   method = "respmod"          # or "reqmod" (uploads)
 //   timeout = "30s"             # per scan, connect to answer
-//   max_connections = 8         # per worker; the service's Max-Connections caps it
+//   max_connections = 8         # all workers together; the service's Max-Connections caps it
 //   on_error = "block"          # service down, slow or garbled: "block" | "pass"
 //   preview = 4096              # bytes; the service's OPTIONS Preview caps it
 //   max_scan_size = 33554432    # bytes held for a scan

@@ -120,12 +120,14 @@ std::string format_status(const json& s) {
         : service.value("up", false)
             ? std::string("up")
             : "DOWN for " + format_duration(service.value("down_for_s", int64_t{0}));
-    rows.push_back({"icap " + field(service, "name"),
-                    state + ", " + field(service, "method") + " " + field(service, "url") +
-                        ", istag " +
-                        (field(service, "istag").empty() ? "-" : field(service, "istag")) + ", " +
-                        field(service, "connections") + " connections, on_error " +
-                        field(service, "on_error")});
+    rows.push_back(
+        {"icap " + field(service, "name"),
+         state + ", " + field(service, "method") + " " + field(service, "url") + ", istag " +
+             (field(service, "istag").empty() ? "-" : field(service, "istag")) + ", " +
+             field(service, "connections") +
+             (service.contains("max_connections") ? " of " + field(service, "max_connections")
+                                                  : std::string()) +
+             " connections, on_error " + field(service, "on_error")});
   }
   return out + text_table(rows);
 }

@@ -279,7 +279,8 @@ json GatewayControl::icap_status() {
             std::chrono::duration_cast<std::chrono::seconds>(now - *st.down_since).count();
       }
       s["istag"] = st.istag;
-      s["connections"] = st.connections;
+      s["connections"] = st.gateway_connections;
+      s["max_connections"] = st.max_connections;
       s["busy"] = st.busy;
       s["waiting"] = st.waiting;
     }

@@ -48,6 +48,7 @@ struct IcapRingClient::Service {
   bool options_in_flight = false;
   std::string istag;
   std::deque<uint64_t> waiting;
+  bool starving = false;  // scans wait and the shared budget is spent
   unsigned open = 0;
   std::vector<uint32_t> idle;
 };
@@ -94,6 +95,7 @@ std::vector<ServiceTarget> resolve_services(const std::vector<config::IcapServic
     }
     ServiceTarget t;
     t.settings = settings;
+    t.budget = std::make_shared<ConnectionBudget>(settings.max_connections);
     std::memcpy(&t.address, res->ai_addr, res->ai_addrlen);
     t.address_len = res->ai_addrlen;
     freeaddrinfo(res);
@@ -105,10 +107,19 @@ std::vector<ServiceTarget> resolve_services(const std::vector<config::IcapServic
 IcapRingClient::IcapRingClient(io_uring* ring, uint8_t tag_kind,
                                std::vector<ServiceTarget> services)
     : ring_(ring), tag_kind_(tag_kind), services_(std::move(services)) {
-  for (size_t i = 0; i < services_.size(); ++i) state_.push_back(std::make_unique<Service>());
+  for (auto& t : services_) {
+    if (!t.budget) t.budget = std::make_shared<ConnectionBudget>(t.settings.max_connections);
+    state_.push_back(std::make_unique<Service>());
+  }
 }
 
-IcapRingClient::~IcapRingClient() = default;
+IcapRingClient::~IcapRingClient() {
+  // Places still held (a client destroyed without shut_down()) go back.
+  for (auto& c : conns_) {
+    if (c && c->state != Conn::State::closing) services_[c->service].budget->release();
+  }
+  for (size_t s = 0; s < state_.size(); ++s) set_starving(s, false);
+}
 
 std::optional<size_t> IcapRingClient::service_index(std::string_view name) const {
   for (size_t i = 0; i < services_.size(); ++i) {
@@ -208,6 +219,9 @@ void IcapRingClient::arm_tick() {
 
 void IcapRingClient::start() {
   for (size_t i = 0; i < services_.size(); ++i) pump(i);
+  // The tick also moves connection places between workers (give_back_idle),
+  // so it runs while the client does, not only while it has scans.
+  arm_tick();
 }
 
 IcapRingClient::Started IcapRingClient::scan(ScanRequest request, Done done) {
@@ -269,10 +283,19 @@ void IcapRingClient::cancel(uint64_t id) {
   jobs_.erase(it);
 }
 
-IcapRingClient::Conn* IcapRingClient::open_connection(size_t service) {
+IcapRingClient::Conn* IcapRingClient::open_connection(size_t service, OpenRefused* why) {
   const ServiceTarget& t = services_[service];
+  if (!t.budget->try_acquire()) {
+    *why = OpenRefused::budget;
+    return nullptr;
+  }
   int fd = ::socket(t.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return nullptr;
+  if (fd < 0) {
+    t.budget->release();
+    *why = OpenRefused::socket;
+    return nullptr;
+  }
+  *why = OpenRefused::no;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   uint32_t slot;
@@ -298,12 +321,9 @@ IcapRingClient::Conn* IcapRingClient::open_connection(size_t service) {
 void IcapRingClient::pump(size_t s) {
   if (shutting_down_) return;
   Service& svc = *state_[s];
-  const auto& settings = services_[s].settings;
   auto now = Clock::now();
   bool options_due = !svc.options || now >= svc.options_expire;
-  unsigned cap = settings.max_connections;
-  if (svc.options && svc.options->max_connections)
-    cap = std::min(cap, *svc.options->max_connections);
+  OpenRefused refused = OpenRefused::no;
   if (options_due && !svc.options_in_flight) {
     // Down: only for a probe scan that scan() admitted.
     if (svc.health.up() || !svc.waiting.empty()) {
@@ -312,14 +332,17 @@ void IcapRingClient::pump(size_t s) {
         uint32_t slot = svc.idle.back();
         svc.idle.pop_back();
         start_options(*conns_[slot]);
-      } else if (Conn* c = open_connection(s)) {
+      } else if (Conn* c = open_connection(s, &refused)) {
         c->options = true;  // sends OPTIONS once connected
       } else {
         svc.options_in_flight = false;
       }
     }
   }
-  if (!svc.options) return;  // scans wait for the first OPTIONS answer
+  if (!svc.options) {  // scans wait for the first OPTIONS answer
+    set_starving(s, !svc.waiting.empty() && refused == OpenRefused::budget);
+    return;
+  }
   while (!svc.waiting.empty()) {
     if (!svc.idle.empty()) {
       uint32_t slot = svc.idle.back();
@@ -334,8 +357,31 @@ void IcapRingClient::pump(size_t s) {
     for (const auto& c : conns_) {
       if (c && c->service == s && c->state == Conn::State::connecting && !c->options) ++connecting;
     }
-    if (connecting >= svc.waiting.size() || svc.open >= cap) break;
-    if (open_connection(s) == nullptr) break;
+    if (connecting >= svc.waiting.size()) break;
+    if (open_connection(s, &refused) == nullptr) break;
+  }
+  set_starving(s, !svc.waiting.empty() && refused == OpenRefused::budget);
+}
+
+void IcapRingClient::set_starving(size_t s, bool starving) {
+  Service& svc = *state_[s];
+  if (svc.starving == starving) return;
+  svc.starving = starving;
+  if (starving) {
+    services_[s].budget->add_starving();
+  } else {
+    services_[s].budget->remove_starving();
+  }
+}
+
+void IcapRingClient::give_back_idle(size_t s) {
+  // Another worker's scans wait for a place this one keeps idle; or the
+  // service lowered its Max-Connections under what is open.
+  Service& svc = *state_[s];
+  ConnectionBudget& budget = *services_[s].budget;
+  while (!svc.idle.empty() && svc.waiting.empty() &&
+         (budget.others_starving(svc.starving) || budget.held() > budget.cap())) {
+    close_connection(*conns_[svc.idle.back()]);
   }
 }
 
@@ -416,7 +462,11 @@ void IcapRingClient::on_completion(uint32_t id, int res) {
   if (op == Op::tick) {
     tick_armed_ = false;
     expire_waiting();
-    if (!jobs_.empty() && !shutting_down_) arm_tick();
+    for (size_t s = 0; s < state_.size() && !shutting_down_; ++s) {
+      if (!state_[s]->waiting.empty()) pump(s);  // a place may have come free
+      give_back_idle(s);
+    }
+    if (!shutting_down_) arm_tick();
     run_finished();
     return;
   }
@@ -571,6 +621,7 @@ void IcapRingClient::on_options_answer(Conn& c, IcapResponse&& r) {
   auto ttl = options->ttl.count() > 0 ? std::max(options->ttl, kMinOptionsTtl) : kDefaultOptionsTtl;
   svc.options_expire = Clock::now() + ttl;
   if (!options->istag.empty()) svc.istag = options->istag;
+  services_[service].budget->set_service_limit(options->max_connections);
   svc.options = std::move(options);
   c.reused = true;
   bool keep = true;
@@ -588,6 +639,8 @@ void IcapRingClient::to_idle(Conn& c) {
   c.body = {};
   c.prefix.clear();
   c.suffix.clear();
+  // Another worker may need the place more: give_back_idle() decides at
+  // the next tick (closing here would free `c` under its caller).
   state_[c.service]->idle.push_back(c.slot);
 }
 
@@ -640,6 +693,7 @@ void IcapRingClient::close_connection(Conn& c) {
   }
   c.state = Conn::State::closing;
   svc.open -= 1;
+  services_[c.service].budget->release();
   if (c.pending > 0) {
     // A send still queued in the kernel fails at once on a shut-down socket
     // instead of reading the caller's body later.
@@ -727,6 +781,8 @@ std::vector<ServiceState> IcapRingClient::states() const {
     st.down_since = svc.health.down_since();
     st.istag = svc.istag;
     st.connections = svc.open;
+    st.gateway_connections = services_[i].budget->held();
+    st.max_connections = services_[i].budget->cap();
     for (const auto& c : conns_) {
       if (c && c->service == i &&
           (c->state == Conn::State::sending || c->state == Conn::State::receiving)) {
@@ -753,7 +809,10 @@ bool IcapRingClient::shut_down() {
       }
       close_connection(*c);
     }
-    for (size_t s = 0; s < state_.size(); ++s) fail_waiting(s, "shutting down");
+    for (size_t s = 0; s < state_.size(); ++s) {
+      fail_waiting(s, "shutting down");
+      set_starving(s, false);
+    }
     run_finished();
   }
   if (tick_armed_) return false;

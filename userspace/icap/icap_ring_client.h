@@ -3,9 +3,10 @@
 // the worker. Per service it keeps the OPTIONS answer (refreshed after its
 // Options-TTL while scans go on with the old one), the service's health
 // (a dead service is probed with backoff, not asked per request), and a pool
-// of persistent connections up to min(max_connections, Max-Connections).
-// Scans wait in a queue for a free connection; each has a deadline
-// (`timeout`) covering the wait, the connect, the upload and the answer.
+// of persistent connections; min(max_connections, Max-Connections) caps the
+// connections of all workers together (ConnectionBudget). Scans wait in a
+// queue for a free connection; each has a deadline (`timeout`) covering the
+// wait, the connect, the upload and the answer.
 //
 // Completions are tagged (id << 8) | tag_kind: the worker hands every CQE of
 // that kind to on_completion(id, res). Worker thread only.
@@ -28,6 +29,7 @@
 
 #include "common/unique_fd.h"
 #include "config/icap_service.h"
+#include "icap/connection_budget.h"
 #include "icap/icap_options.h"
 #include "icap/icap_request_writer.h"
 #include "icap/icap_response_parser.h"
@@ -37,10 +39,13 @@
 namespace tlsgate::icap {
 
 // A configured service with its address resolved once, off the workers.
+// Copies share `budget`: give each worker's client a copy of the same
+// targets and the cap holds for all of them (null: the client makes its own).
 struct ServiceTarget {
   config::IcapServiceSettings settings;
   sockaddr_storage address{};
   socklen_t address_len = 0;
+  std::shared_ptr<ConnectionBudget> budget;
 };
 // Resolves each service's host (getaddrinfo: call it at start or reload, on
 // the main thread). Throws std::runtime_error naming the service.
@@ -62,9 +67,13 @@ struct ServiceState {
   bool up = true;
   std::optional<std::chrono::steady_clock::time_point> down_since;
   std::string istag;
-  unsigned connections = 0;  // open
-  unsigned busy = 0;         // of which carrying a transaction
-  size_t waiting = 0;        // scans queued for a connection
+  unsigned connections = 0;  // open, this worker's
+  // All workers together (the shared budget, read at once, so exact where a
+  // sum of the workers' views taken one after the other is not).
+  unsigned gateway_connections = 0;
+  unsigned max_connections = 0;  // for the whole gateway
+  unsigned busy = 0;             // of which carrying a transaction
+  size_t waiting = 0;            // scans queued for a connection
 };
 
 class IcapRingClient {
@@ -118,7 +127,10 @@ class IcapRingClient {
   void arm_tick();
 
   void pump(size_t service);
-  Conn* open_connection(size_t service);
+  enum class OpenRefused : uint8_t { no, budget, socket };
+  Conn* open_connection(size_t service, OpenRefused* why);
+  void set_starving(size_t service, bool starving);
+  void give_back_idle(size_t service);
   void start_options(Conn& c);
   void start_job(Conn& c, Job& job);
   void on_connect(Conn& c, int res);

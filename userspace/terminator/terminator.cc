@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -133,6 +134,7 @@ std::vector<icap::ServiceState> Terminator::icap_states(std::chrono::millisecond
       }
       if (sum.istag.empty()) sum.istag = s.istag;
       sum.connections += s.connections;
+      sum.gateway_connections = std::max(sum.gateway_connections, s.gateway_connections);
       sum.busy += s.busy;
       sum.waiting += s.waiting;
     }
