@@ -79,7 +79,7 @@ trap teardown EXIT
 trap 'exit 130' INT TERM HUP
 
 section "Lab $lab_id (tlsgated in the router namespace)"
-"$python" "$lab_py" up "$lab_id" "$lab_dir" --gateway
+"$python" "$lab_py" up "$lab_id" "$lab_dir" --gateway --av
 # shellcheck source=/dev/null
 source "$lab_dir/lab.env"
 
@@ -147,10 +147,37 @@ outcome "$r" "TLS handshake refused by the gateway (curl exit $fetch_status, wan
 [[ ! -s $SITE_BLOCKED_LAB_TEST_ACCESS_LOG ]] && r=ok || r=fail
 outcome "$r" "no request reached the server"
 
+section "Antivirus over ICAP: files.lab.test ($SITE_FILES_LAB_TEST_V4)"
+# clamd + c-icap's virus_scan run in the router namespace (tests/lab/lab_av.py,
+# a signature database made on the spot); tlsgated hands every download to
+# it (RESPMOD) before the client gets a byte.
+eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
+printf '%s' "$eicar" >"$SITE_FILES_LAB_TEST_DOCROOT/eicar.com"
+head -c 1048576 /dev/urandom >"$SITE_FILES_LAB_TEST_DOCROOT/clean.bin"
+av_get() {  # av_get <path> <output file>: "<status> <bytes>"
+  in_client curl -sS --max-time 20 --cacert "$LAB_GATEWAY_ROOT_CA" \
+    --resolve "files.lab.test:443:$SITE_FILES_LAB_TEST_V4" -o "$2" \
+    -w '%{http_code} %{size_download}' "https://files.lab.test$1" 2>&1 || true
+}
+got=$(av_get /clean.bin "$lab_dir/clean.out")
+printf '  clean.bin (1 MiB): HTTP %s bytes\n' "$got"
+[[ $got == "200 1048576" ]] && cmp -s "$lab_dir/clean.out" "$SITE_FILES_LAB_TEST_DOCROOT/clean.bin" &&
+  r=ok || r=fail
+outcome "$r" "a clean file is scanned and arrives byte for byte"
+got=$(av_get /eicar.com "$lab_dir/eicar.out")
+threat=$(grep -o 'Lab\.Eicar\.[A-Za-z.]*' "$lab_dir/eicar.out" | head -n 1 || true)
+title=$(grep -o '<title>[^<]*</title>' "$lab_dir/eicar.out" | sed 's/<[^>]*>//g' || true)
+printf '  eicar.com: HTTP %s bytes, page "%s", threat %s\n' "$got" "$title" "${threat:--}"
+[[ $got == 403* && -n $threat ]] && r=ok || r=fail
+outcome "$r" "the EICAR test file is replaced by a block page naming the threat"
+grep -qF 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' "$lab_dir/eicar.out" && r=fail || r=ok
+outcome "$r" "not one byte of the infected file reached the client"
+
 section "Event log ($LAB_EVENT_LOG)"
 expected=("flow  inspect sni=good.lab.test" "flow  bypass  sni=bypass.lab.test"
   "flow  block   sni=blocked.lab.test" "flow  block   sni=expired.lab.test"
-  "class=expired")
+  "class=expired" '"url": "https://files.lab.test/eicar.com", "verdict": "infected"'
+  '"url": "https://files.lab.test/clean.bin", "verdict": "clean"')
 # Flow events are written when a flow ends: give the last ones a moment.
 for _ in $(seq 50); do
   events=$("$python" "$lab_py" events "$lab_dir")

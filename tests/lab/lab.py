@@ -24,6 +24,7 @@ import sys
 import tempfile
 
 import lab_sites as plan
+from lab_av import AvService
 from lab_gateway import LAB_RULES, Gateway, gateway_binaries
 from lab_netns import Topology, end_pids, pid_alive, process_start_time
 from lab_nginx import Nginx
@@ -65,6 +66,7 @@ class Lab:
         self.nginx = Nginx(self.topology, self.dir / "nginx", self.pki)
         self.upstreams = SpecialUpstreams(self.topology, self.dir / "upstreams", self.pki)
         self.gateway = Gateway(self.topology, self.dir / "gateway", self.pki.trust_bundle)
+        self.av: AvService | None = None
         self.state_file = self.dir / "lab.json"
 
     # --- life cycle ----------------------------------------------------------------
@@ -102,6 +104,21 @@ class Lab:
             self._save_state()  # the pid is recorded even when start failed
         return self.gateway
 
+    def start_av(self) -> AvService:
+        """clamd + c-icap's virus_scan in the router namespace (lab_av.py),
+        and the gateway configured to scan downloads ("av", RESPMOD) and
+        uploads ("upload-av", REQMOD) with it: call before start_gateway()."""
+        self.av = AvService(self.topology, self.dir / "av")
+        try:
+            self.av.start()
+        finally:
+            self._save_state()
+        self.gateway.icap = [
+            {"name": "av", "url": self.av.url, "method": "respmod", "timeout": "10s"},
+            {"name": "upload-av", "url": self.av.url, "method": "reqmod", "timeout": "10s"},
+        ]
+        return self.av
+
     def restart_gateway(self, settings=None, rules=None) -> int | None:
         """SIGTERM tlsgated (returns its exit status, None: killed), then start it
         again with the same state dir, optionally with other settings/rules."""
@@ -127,6 +144,8 @@ class Lab:
         problems = []
         problems += self.gateway.stop_for_teardown()
         problems += self.upstreams.stop()
+        if self.av is not None:
+            problems += self.av.stop()
         if self.nginx.process is not None:
             problems += [f"nginx pid {p} survived SIGKILL" for p in end_pids([self.nginx.pid])]
             self.nginx.process.wait(timeout=5)
@@ -135,7 +154,7 @@ class Lab:
         problems += remove_dir(self.dir)
         problems += leftovers(self.topology, self.gateway.pin_dir, self.dir,
                               [self.nginx.pid, self.gateway.pid,
-                               *self.upstreams.pids.values()])
+                               *self.upstreams.pids.values(), *self._av_pids().values()])
         if problems:
             message = f"lab {self.lab_id} teardown: " + "; ".join(problems)
             if raise_on_problems:
@@ -159,10 +178,16 @@ class Lab:
                 + self.nginx.startup_output()[-1500:]
                 + ("\n" + self.upstreams.output_tail() if self.upstreams.processes else ""))
 
+    def _av_pids(self) -> dict[str, int]:
+        if self.av is None:
+            return {}
+        return {name: proc.pid for name, proc in (("c-icap", self.av.icap),
+                                                  ("clamd", self.av.clamd)) if proc is not None}
+
     def _save_state(self) -> None:
         processes = {}
         for name, pid in (("nginx", self.nginx.pid), ("tlsgated", self.gateway.pid),
-                          *self.upstreams.pids.items()):
+                          *self.upstreams.pids.items(), *self._av_pids().items()):
             if pid is not None:
                 processes[name] = {"pid": pid, "start": process_start_time(pid)}
         self.state_file.write_text(json.dumps(
@@ -185,6 +210,8 @@ class Lab:
             env[f"SITE_{key}_V4"] = plan.site_v4(s.name)
             env[f"SITE_{key}_V6"] = plan.site_v6(s.name)
             env[f"SITE_{key}_ACCESS_LOG"] = str(self.nginx.access_log(s.name))
+            if s.upstream.docroot:
+                env[f"SITE_{key}_DOCROOT"] = str(self.nginx.docroot(s.name))
         path = self.dir / "lab.env"
         path.write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in env.items()))
         return path
@@ -262,6 +289,8 @@ def main(argv=None) -> int:
     p_up.add_argument("dir", type=pathlib.Path)
     p_up.add_argument("--gateway", action="store_true",
                       help="also start tlsgated (binaries from $TLSGATED, $TLSGATECTL)")
+    p_up.add_argument("--av", action="store_true",
+                      help="also files.lab.test and clamd + c-icap, scanning through [[icap]]")
     p_up.add_argument("--battery", action="store_true",
                       help="bring up every row of the site table (the security battery)")
     p_up.add_argument("--hold", action="store_true",
@@ -299,9 +328,14 @@ def main(argv=None) -> int:
             print(f"lab down: {p}", file=sys.stderr)
         return 1 if problems else 0
 
-    lab = Lab(args.lab_id, args.dir, plan.SITES if args.battery else None)
+    sites = plan.SITES if args.battery else None
+    if args.av and not args.battery:
+        sites = plan.core_sites() + plan.AV_SITES
+    lab = Lab(args.lab_id, args.dir, sites)
     lab.up()  # tears itself down on failure
     try:
+        if args.av:
+            lab.start_av()
         if args.gateway:
             lab.start_gateway()
         env = lab.write_shell_env()

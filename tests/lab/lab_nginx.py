@@ -63,8 +63,21 @@ _TLS_SERVER = """\
         ssl_certificate_key {key};
         ssl_protocols {protocols};
 {options}        access_log {access_log} lab;
+{locations}    }}
+"""
+
+_ANSWER_LOCATION = """\
         location / {{ return 200 "site={name}\\n"; }}
-    }}
+"""
+
+# Files from the site's docroot (Upstream.docroot). sub_filter with a pattern
+# that never matches leaves the bytes alone but drops Content-Length.
+_DOCROOT_LOCATIONS = """\
+        root {docroot};
+        default_type application/octet-stream;
+        location /gz/ {{ add_header Content-Encoding gzip; }}
+        location /chunked/ {{ sub_filter_types *; sub_filter "lab-never-matches" ""; }}
+        location = /upload {{ return 200 "uploaded\\n"; }}
 """
 
 _CRL_SERVER = """\
@@ -92,6 +105,9 @@ class Nginx:
 
     def access_log(self, site_name: str) -> pathlib.Path:
         return self.dir / f"access-{plan.site(site_name).slug}.log"
+
+    def docroot(self, site_name: str) -> pathlib.Path:
+        return self.dir / "docroot" / plan.site(site_name).slug
 
     def access_lines(self, site_name: str) -> list[str]:
         path = self.access_log(site_name)
@@ -130,10 +146,15 @@ class Nginx:
         if up.verify_client:
             options += ["ssl_verify_client on;",
                         f"ssl_client_certificate {self.pki.trust_bundle};"]
+        if up.docroot:
+            self.docroot(s.name).mkdir(parents=True, exist_ok=True)
+            locations = _DOCROOT_LOCATIONS.format(docroot=self.docroot(s.name))
+        else:
+            locations = _ANSWER_LOCATION.format(name=s.name)
         return _TLS_SERVER.format(listen=listen, name=s.name, chain=self.pki.served_chain(s),
                                   key=self.pki.leaf_key(s), protocols=up.protocols,
                                   options="".join(f"        {o}\n" for o in options),
-                                  access_log=self.access_log(s.name))
+                                  access_log=self.access_log(s.name), locations=locations)
 
     def start(self, sites=None, timeout_s: float = 10.0) -> None:
         self.sites = plan.core_sites() if sites is None else tuple(sites)

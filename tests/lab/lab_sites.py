@@ -90,6 +90,11 @@ class Upstream:
       refused      the address exists, nothing listens (TCP reset)
       blackhole    the address is routed to the server but not assigned there
       crl          nginx, plain HTTP on <address>:80, serving the lab CRL
+
+    docroot: nginx serves files from its docroot for the site (Nginx.docroot)
+    instead of the one-line answer: /gz/ adds `Content-Encoding: gzip` to what
+    it serves, /chunked/ answers without Content-Length (chunked over
+    HTTP/1.1), /upload answers any method with one line.
     """
 
     kind: str = "nginx"
@@ -99,6 +104,7 @@ class Upstream:
     dh_1024: bool = False  # ssl_dhparam with a 1024-bit group
     verify_client: bool = False  # ssl_verify_client on
     gnutls_priority: str | None = None
+    docroot: bool = False
 
     @property
     def has_leaf(self) -> bool:
@@ -309,7 +315,14 @@ HTTP_LAYER_SITES: tuple[Site, ...] = (
          expectation="inspect: a scripted HTTP/1.1, WebSocket and echo server", optional=True),
 )
 
-SITES: tuple[Site, ...] = CORE_SITES + BATTERY_SITES + HTTP_LAYER_SITES
+# The antivirus tests (test_icap_av.py) add these: files served by nginx.
+AV_SITES: tuple[Site, ...] = (
+    Site("files.lab.test", upstream=Upstream(docroot=True),
+         expectation="inspect: nginx serving test files (EICAR, archives, large objects)",
+         optional=True),
+)
+
+SITES: tuple[Site, ...] = CORE_SITES + BATTERY_SITES + HTTP_LAYER_SITES + AV_SITES
 
 
 def site(name: str) -> Site:
