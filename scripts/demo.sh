@@ -154,8 +154,10 @@ section "Antivirus over ICAP: files.lab.test ($SITE_FILES_LAB_TEST_V4)"
 eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 printf '%s' "$eicar" >"$SITE_FILES_LAB_TEST_DOCROOT/eicar.com"
 head -c 1048576 /dev/urandom >"$SITE_FILES_LAB_TEST_DOCROOT/clean.bin"
+# HTTP/1.1: over h2 a scanned body larger than the client's stream window
+# stalls after the first 64 KiB (known; see tests/lab/test_icap_av.py).
 av_get() {  # av_get <path> <output file>: "<status> <bytes>"
-  in_client curl -sS --max-time 20 --cacert "$LAB_GATEWAY_ROOT_CA" \
+  in_client curl -sS --http1.1 --max-time 20 --cacert "$LAB_GATEWAY_ROOT_CA" \
     --resolve "files.lab.test:443:$SITE_FILES_LAB_TEST_V4" -o "$2" \
     -w '%{http_code} %{size_download}' "https://files.lab.test$1" 2>&1 || true
 }
