@@ -154,6 +154,8 @@ def mid_request(args, host: str, port: int) -> None:
     print(json.dumps({"connected": len(held), "failed": failed}), flush=True)
     sys.stdin.read()
     for s in held:
+        if args.reset:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
 
 

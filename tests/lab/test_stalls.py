@@ -25,6 +25,7 @@ STALL_SITE = "mixed.lab.test"  # inspected; its address gets the stalling upstre
 PORT = 8443
 HALF_CLOSE_FLOWS = 500
 LEAVING_CLIENTS = 200
+RST_FLOWS = 100
 # One address, two names: the inspected one keeps the kernel from learning
 # the address as bypass-only, so every flow to the other is spliced.
 MIXED_INSPECTED, MIXED_BYPASSED = "mixed.lab.test", "mixed-bypass.lab.test"
@@ -150,6 +151,44 @@ class StallTest(LabTestCase):
         self.assertEqual(stats()["terminator"]["handshake_timeouts"], timeouts_before)
         print(f"{LEAVING_CLIENTS} clients leaving during the upstream handshake (FIN and RST): "
               f"all freed {freed_s:.2f}s after they left; fds {fds_before} -> {fds(gateway.pid)}")
+
+    def test_rst_storm_on_relayed_flows(self):
+        """100 inspected and 100 spliced flows, each in the middle of a
+        request after its TLS handshake, end with a RST from the client: all
+        freed at once, descriptors back. (The 10,000-peer test covers RSTs
+        before classification, test_clients_leaving_... those during the
+        upstream handshake.)"""
+        gateway = self.lab.start_gateway(rules=MIXED_RULES)
+        _, ctl = gateway_binaries()
+        stats = lambda: k.stats(self.lab.topology, ctl, gateway.config)  # noqa: E731
+        bundle = self.lab.client_bundle()
+        self.assert_body(self.curl(MIXED_INSPECTED, 4, bundle), MIXED_INSPECTED)
+        fds_before = fds(gateway.pid)
+        mixed = f"{plan.site_address(MIXED_INSPECTED, 4)}:443"
+        groups = [self.staller("clients", "--connect", mixed, "--sni", sni, "--count",
+                               str(RST_FLOWS), "--mode", "mid-request", "--ca", str(ca),
+                               "--reset")
+                  for sni, ca in ((MIXED_INSPECTED, bundle),
+                                  (MIXED_BYPASSED, self.lab.pki.root_cert))]
+        for p in groups:
+            result = json.loads(p.stdout.readline())
+            self.assertEqual(result["connected"], RST_FLOWS, result)
+        wait_for(lambda: stats()["terminator"]["connections_active"] >= 2 * RST_FLOWS, 30,
+                 "every flow relaying")
+        splices = stats()["terminator"]["kernel_splices"]
+        started = time.monotonic()
+        for p in groups:
+            p.stdin.close()
+        for p in groups:
+            p.wait(timeout=30)
+        wait_for(lambda: stats()["terminator"]["connections_active"] == 0, 30, "every flow freed")
+        wait_for(lambda: fds(gateway.pid) <= fds_before, 30, "descriptors back")
+        freed_s = time.monotonic() - started
+        print(f"RST storm: {RST_FLOWS} inspected and {RST_FLOWS} spliced ({splices} splices) "
+              f"flows reset by their clients mid-request: all freed {freed_s:.2f}s after; "
+              f"fds {fds_before} -> {fds(gateway.pid)}")
+        self.assertGreaterEqual(splices, RST_FLOWS)
+        self.assertLess(freed_s, 2.0, "flows freed only at a timeout")
 
     def half_close_storm(self, site: str, inspected: bool, h2: bool = False,
                          fin_only: bool = False, sni: str | None = None, rules=None,
