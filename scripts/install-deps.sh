@@ -20,8 +20,9 @@ packages=(
   # format check
   clang-format
   # service and packaging checks (tests/ops): systemd-analyze, sysusers,
-  # tmpfiles; man; CPack's dpkg-shlibdeps; `vagrant validate`; logrotate
-  systemd man-db dpkg-dev vagrant logrotate
+  # tmpfiles; man; CPack's dpkg-shlibdeps; `vagrant validate`; logrotate;
+  # the system bus for the lab's own systemd (tests/lab/lab_systemd.py)
+  systemd man-db dpkg-dev vagrant logrotate dbus
 )
 
 # shellcheck source=scripts/apt-install-missing.sh

@@ -3,8 +3,8 @@ booted as PID 1 of its own PID and mount namespace, inside the router's
 network namespace, with only the units the test gives it (a target without
 dependencies is the one started). It runs tlsgated from the shipped unit
 file, so that `systemctl restart/reload/stop/kill` and the notify protocol
-(NotifyAccess=, MAINPID=, the file-descriptor store) are systemd's own, not a
-stand-in. Needs no systemd on the host: this machine's PID 1 is not systemd.
+(NotifyAccess=, MAINPID=, the file-descriptor store, a restart job seen on
+the system bus) are systemd's own, not a stand-in. Needs no systemd on the host: this machine's PID 1 is not systemd.
 
 Leaves nothing behind: /run inside is a tmpfs of its own, and stopping it
 (SIGKILL to its PID 1) ends every process in its PID namespace."""
@@ -87,6 +87,20 @@ def tlsgate_unit(tlsgated: str, config: pathlib.Path, log: pathlib.Path,
     return "\n".join(lines) + "\n"
 
 
+# The system bus, as Debian's dbus.socket/dbus.service start it, without
+# their default dependencies (which would pull in the host's sysinit units):
+# tlsgated asks systemd over it whether a stop is part of a restart.
+DBUS_DAEMON = pathlib.Path("/usr/bin/dbus-daemon")
+DBUS_UNITS = {
+    "dbus.socket": "[Unit]\nDefaultDependencies=no\n[Socket]\n"
+                   "ListenStream=/run/dbus/system_bus_socket\n",
+    "dbus.service": "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Service]\n"
+                    "Type=notify\nNotifyAccess=main\nExecStart=" + str(DBUS_DAEMON) +
+                    " --system --address=systemd: --nofork --nopidfile --systemd-activation"
+                    " --syslog-only\n",
+}
+
+
 class ContainedSystemd:
     def __init__(self, directory: pathlib.Path, netns: str, units: dict[str, str]):
         self.dir = directory
@@ -94,8 +108,9 @@ class ContainedSystemd:
         self.units_dir = directory / "units"
         self.units_dir.mkdir(parents=True, exist_ok=True)
         (self.units_dir / TARGET).write_text(
-            "[Unit]\nDescription=tlsgate lab\nDefaultDependencies=no\n")
-        for name, text in units.items():
+            "[Unit]\nDescription=tlsgate lab\nDefaultDependencies=no\n"
+            "Wants=dbus.socket dbus.service\nAfter=dbus.service\n")
+        for name, text in {**DBUS_UNITS, **units}.items():
             (self.units_dir / name).write_text(text)
         self.log = directory / "systemd.log"  # its console, and unshare's errors
         self.log.touch()

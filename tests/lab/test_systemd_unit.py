@@ -3,16 +3,23 @@ its own PID and mount namespace inside the router's network namespace) with
 the shipped unit's service settings: the hitless restart by SIGUSR2 hands
 MainPID to the new process (NotifyAccess=main: the old process names it with
 MAINPID=), and `systemctl reload` and `systemctl stop` reach that process;
-stop removes the kernel side."""
+stop removes the kernel side. `systemctl restart` keeps the kernel side and
+the listeners (systemd's fd store): a kernel-decided 100 MiB download runs
+through it intact."""
 
+import threading
 import time
 import unittest
 
+import lab_kernel as k
+import lab_sites as plan
 from lab_case import LabTestCase
 from lab_gateway import READY_LINE, ensure_bpffs, gateway_binaries
 from lab_netns import pid_alive
+from lab_pki import INTERMEDIATE_CN
 from lab_restart import TOOK_OVER, wait_for
-from lab_systemd import ContainedSystemd, tlsgate_unit
+from lab_systemd import DBUS_DAEMON, ContainedSystemd, tlsgate_unit
+import test_restart as restart_plan
 
 GOOD = "good.lab.test"
 UNIT = "tlsgate.service"
@@ -21,10 +28,19 @@ UNIT = "tlsgate.service"
 WATCHDOG_S = 3
 
 
+# The same bypassed site, port, size and rules as tests/lab/test_restart.py.
+BYPASSED, PORT, MB, TRANSFER, RULES = (restart_plan.BYPASSED, restart_plan.PORT,
+                                       restart_plan.MB, restart_plan.TRANSFER, restart_plan.RULES)
+
+
 class SystemdUnitTest(LabTestCase):
     def setUp(self):
         super().setUp()
+        if not DBUS_DAEMON.exists():
+            self.skipTest("no dbus-daemon (scripts/install-deps.sh installs it)")
         gw = self.lab.gateway
+        gw.rules = RULES
+        gw.settings = {"gateway": {"intercept_ports": [443, PORT]}}
         gw.dir.mkdir(parents=True, exist_ok=True)
         ensure_bpffs()
         gw.write_config()
@@ -89,6 +105,64 @@ class SystemdUnitTest(LabTestCase):
         self.assertEqual(sd.show(UNIT, "Result"), "success", gw.log_tail())
         self.assertFalse(pid_alive(new_host))
         self.assertIn("tlsgated: stopped", self.log_since(offset))
+        self.assertFalse(gw.pin_dir.exists(), "pins left after systemctl stop")
+        self.assertEqual(gw.tc_filters(), "", "TC filter left after systemctl stop")
+        self.assertEqual(gw.fwmark_rules(), [], "fwmark rules left after systemctl stop")
+        gw.pid = None
+
+    def test_restart_keeps_kernel_decided_flows_and_stop_removes_everything(self):
+        """systemd runs `restart` as stop + start. The stopping process sees
+        the restart job on the bus, keeps the kernel side (flow table,
+        learned map, TC program) and leaves its listeners in the fd store:
+        a flow the kernel forwards itself runs through the restart intact.
+        A stop afterwards removes everything and systemd flushes the store."""
+        gw, sd = self.lab.gateway, self.systemd
+        peer = k.start_peer(
+            self.lab.topology, "server", "--cert",
+            str(self.lab.pki.served_chain(plan.site(BYPASSED))),
+            "--key", str(self.lab.pki.leaf_key(plan.site(BYPASSED))),
+            "--listen", f"{plan.site_v4(BYPASSED)}:{PORT}")
+        self.addCleanup(k.stop_peer, peer)
+        address = plan.site_address(BYPASSED, 4)
+        sd.systemctl("start", UNIT)
+        gw.pid = sd.host_pid(UNIT)
+        gw.export_root_ca(self.tlsgatectl)
+        ca = self.lab.pki.root_cert
+        # A bypassed flow teaches the kernel the server: the next one is its own.
+        first = k.peer_client(self.lab.topology, address, PORT, BYPASSED, ca, "--download",
+                              str(MB))
+        self.assertTrue(first.get("download_ok"), first)
+        wait_for(lambda: k.learned_verdict(gw.pin_dir, address, PORT) == "bypass_only", 10,
+                 f"{BYPASSED} learned as bypass-only")
+
+        result = {}
+
+        def download():
+            # Paced over 8 s: running when the restart comes.
+            result.update(k.peer_client(self.lab.topology, address, PORT, BYPASSED, ca,
+                                        "--download", str(TRANSFER), "--download-seconds", "8",
+                                        timeout=170))
+        thread = threading.Thread(target=download, daemon=True)
+        thread.start()
+        time.sleep(2)
+        offset = self.log_size()
+        sd.systemctl("restart", UNIT)
+        self.assertEqual(self.state(), ("active", "running"))
+        gw.pid = sd.host_pid(UNIT)
+        log = self.log_since(offset)
+        self.assertIn("systemctl restart: keeping the kernel side and the listening sockets", log)
+        self.assertRegex(log, r"restart: took \d+ listening sockets back from systemd")
+        # Out of the store again: a crash now must leave no listener behind.
+        self.assertEqual(sd.show(UNIT, "NFileDescriptorStore"), "0")
+        thread.join(timeout=180)
+        self.assertTrue(result.get("download_ok"), f"{result}\n{gw.log_tail()}")
+        self.assertEqual(result["issuer_cn"], INTERMEDIATE_CN)  # the server's own chain
+        self.assertTrue(self.handshake(GOOD, 4).completed)  # inspection resumed
+        print(f"systemctl restart: kernel-decided download {TRANSFER // MB} MiB intact")
+
+        sd.systemctl("stop", UNIT)
+        self.assertEqual(self.state(), ("inactive", "dead"), gw.log_tail())
+        self.assertEqual(sd.show(UNIT, "NFileDescriptorStore"), "0")
         self.assertFalse(gw.pin_dir.exists(), "pins left after systemctl stop")
         self.assertEqual(gw.tc_filters(), "", "TC filter left after systemctl stop")
         self.assertEqual(gw.fwmark_rules(), [], "fwmark rules left after systemctl stop")

@@ -269,7 +269,7 @@ void Gateway::stop() {
   stopped_ = true;
   if (distribution_) distribution_->stop();
   if (kernel_decisions_) kernel_decisions_->stop();
-  if (kernel_ && !handed_over_) kernel_->remove();
+  if (kernel_ && !handed_over_ && !keep_kernel_side_) kernel_->remove();
   if (offload_) offload_->detach();  // nothing is queued once the kernel side is gone
   if (terminator_) terminator_->stop();
 }

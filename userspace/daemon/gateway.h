@@ -72,8 +72,12 @@ class Gateway {
   void hand_over();
   bool handed_over() const { return handed_over_; }
   uint64_t active_flows() const { return terminator_->active_connections(); }
+  // `systemctl restart` (systemd_restart.h): the next stop() leaves the
+  // kernel side in place for the next start, as a crash does.
+  void keep_kernel_side() { keep_kernel_side_ = true; }
   // Removes the kernel side first (new flows then pass natively), then ends
-  // every flow in the terminator. After hand_over() only the flows end.
+  // every flow in the terminator. After hand_over() or keep_kernel_side()
+  // only the flows end.
   void stop();
 
   std::string status_line() const;
@@ -135,6 +139,7 @@ class Gateway {
   std::unique_ptr<distribution::DistributionServer> distribution_;  // null: none configured
   bool stopped_ = false;
   bool handed_over_ = false;
+  bool keep_kernel_side_ = false;
 };
 
 }  // namespace tlsgate::daemon

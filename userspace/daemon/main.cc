@@ -33,6 +33,7 @@
 #include "daemon/gateway_control.h"
 #include "daemon/gateway_metrics.h"
 #include "daemon/handover.h"
+#include "daemon/systemd_restart.h"
 #include "events/journal_fields.h"
 #include "metrics/metrics_server.h"
 
@@ -227,7 +228,14 @@ int run(config::GatewayConfig config, const std::string& config_path,
   std::unique_ptr<daemon::Predecessor> predecessor;
   try {
     predecessor = daemon::Predecessor::find(handover_path, config.drain_timeout);
-    std::vector<UniqueFd> inherited;
+    // After `systemctl restart`: the listeners the stopped process left in
+    // systemd's fd store (unused when a running predecessor hands over its own).
+    std::vector<UniqueFd> inherited = daemon::take_stored_listeners();
+    if (!inherited.empty() && !predecessor) {
+      std::fprintf(stderr, "tlsgated: restart: took %zu listening sockets back from systemd\n",
+                   inherited.size());
+    }
+    if (predecessor) inherited.clear();
     std::function<void()> take_over;
     if (predecessor) {
       inherited = predecessor->take_listeners();
@@ -344,6 +352,17 @@ int run(config::GatewayConfig config, const std::string& config_path,
       std::fprintf(stderr, "tlsgated: the successor failed; exiting with a failure\n");
       exit_status = 1;
     }
+  } else if (daemon::systemd_restart_queued()) {
+    // systemctl restart: the kernel side stays for the next start (kernel-
+    // decided flows go on; new flows wait in the listeners' accept queue,
+    // which systemd holds meanwhile). This process's own flows end.
+    sd_notify(0, "STOPPING=1\nSTATUS=restarting: kernel side and listeners kept");
+    gateway->keep_kernel_side();
+    const bool stored =
+        daemon::store_listeners_for_restart(gateway->terminator().duplicate_listeners());
+    std::fprintf(stderr, "tlsgated: systemctl restart: keeping the kernel side%s\n",
+                 stored ? " and the listening sockets (systemd's fd store)"
+                        : "; listening sockets not stored (no FileDescriptorStoreMax=)");
   } else {
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
   }
