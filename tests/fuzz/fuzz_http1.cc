@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "http/authority_filter.h"
 #include "http/http_layer.h"
@@ -33,6 +34,7 @@ class FuzzPort final : public tlsgate::http::HttpPort {
   void count_bad_request() override {}
   void count_unparsed() override {}
   const tlsgate::http::FlowContext& flow() const override { return flow_; }
+  void set_protocol(std::string protocol) override { flow_.protocol = std::move(protocol); }
 
   tlsgate::http::FlowContext flow_;
   size_t sent[2] = {0, 0};

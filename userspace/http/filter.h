@@ -44,7 +44,7 @@ struct FlowContext {
   std::vector<std::string> upstream_names;  // DNS and IP SANs of the validated upstream leaf
   std::string rule;                         // the rule that inspects the flow ("default")
   std::optional<size_t> rule_index;         // index into the flow's RuleSet, none for default
-  std::string protocol;                     // "http/1.1" | "h2"
+  std::string protocol;  // "http/1.1" | "h2"; "" until the layer chose (HttpPort::set_protocol)
 };
 
 // What a filter answers at one step.

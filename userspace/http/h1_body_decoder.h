@@ -30,6 +30,8 @@ class H1BodyDecoder {
   std::string_view trailers() const { return trailers_; }
   const char* error() const { return error_; }
   bool until_close() const { return mode_ == Mode::until_close; }
+  // Payload bytes still to come of a body of known length (start_length).
+  uint64_t remaining_length() const { return mode_ == Mode::length ? remaining_ : 0; }
 
  private:
   enum class Mode : uint8_t { length, chunked, until_close };

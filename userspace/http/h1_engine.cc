@@ -92,6 +92,7 @@ void H1Engine::pump() {
     release(upstream_backlog_);
   }
   busy_ = false;
+  maybe_end_read_until_close();
   maybe_continue();
   update_pauses();
   maybe_close_on_end();
@@ -176,22 +177,36 @@ size_t H1Engine::read_upstream(std::span<const uint8_t> in) {
 
 void H1Engine::on_end_of_stream(Peer from) {
   (from == Peer::client ? client_ended_ : upstream_ended_) = true;
-  // A response read to the end of the connection is complete now.
-  if (from == Peer::upstream && run_ && response_reading_ == Reading::body &&
-      response_body_.until_close() && !closing_ && !raw_) {
-    busy_ = true;
-    response_payload({}, true);
-    busy_ = false;
-  }
   pump();
 }
 
-// After a peer's end: the upstream's ends the flow unless a complete response
-// still waits for its filters; the client's unless its whole request waits
-// for the response (what it sent after that cannot be answered).
+// A response read to the end of the connection is complete once the upstream
+// ended and every byte it sent before was read (bytes a holding filter kept
+// in the backlog come first).
+void H1Engine::maybe_end_read_until_close() {
+  if (!upstream_ended_ || busy_ || !run_ || closing_ || raw_ || !upstream_backlog_.empty() ||
+      response_reading_ != Reading::body || !response_body_.until_close()) {
+    return;
+  }
+  busy_ = true;
+  response_payload({}, true);
+  busy_ = false;
+}
+
+// After the upstream's end: a response still to deliver keeps the flow open,
+// whether all of it came and a filter holds it, or its read-until-close end
+// waits behind the bytes a holding filter kept.
+bool H1Engine::delivering_after_upstream_end() const {
+  if (!run_ || closing_ || raw_ || response_passed_) return false;
+  return response_complete_ || (response_reading_ == Reading::body && response_body_.until_close());
+}
+
+// After a peer's end: the upstream's ends the flow unless a response still
+// waits for its filters; the client's unless its whole request waits for the
+// response (what it sent after that cannot be answered).
 void H1Engine::maybe_close_on_end() {
   if (closed_ || raw_ || busy_) return;
-  if (upstream_ended_ && !(run_ && response_complete_ && !response_passed_)) {
+  if (upstream_ended_ && !delivering_after_upstream_end()) {
     close("upstream_closed");
     return;
   }
@@ -420,14 +435,26 @@ void H1Engine::exchange_done(bool keep_alive) {
   if (!busy_) pump();
 }
 
+// Whether the rest of a request the gateway answered can be read and dropped
+// to keep the connection (kMaxDiscardedBody).
+bool H1Engine::can_discard_request_body() const {
+  if (request_reading_ == Reading::done) return true;
+  if (expect_continue_ && !sent_continue_) return false;  // the client may never send it
+  return request_.body == BodyFraming::length &&
+         request_body_.remaining_length() <= kMaxDiscardedBody;
+}
+
 void H1Engine::reply(ExchangeRun& run, const LocalReply& reply) {
   (void)run;
-  const bool keep_alive = !reply.close_connection && !request_passed_ &&
-                          request_reading_ == Reading::done && request_.keep_alive;
+  const bool keep_alive = !reply.close_connection && !request_passed_ && !upstream_ended_ &&
+                          request_.keep_alive && can_discard_request_body();
   send(Peer::client, serialize_local_reply(reply, head_request_, !keep_alive));
   if (keep_alive) {
+    // The exchange ends once the rest of the request's body was read (the
+    // run drops it): the next request is read after it.
+    response_ = Framing{};
     response_passed_ = response_complete_ = true;
-    exchange_done(true);
+    maybe_finish();
     return;
   }
   auto ending = std::move(run_);

@@ -33,6 +33,12 @@ class H1Engine final : public ProtocolEngine, private ExchangeCallbacks {
   // Bytes read ahead of what the engine can handle now (the next pipelined
   // request, or a message a filter holds) before that side is paused.
   static constexpr size_t kMaxBacklog = 64 * 1024;
+  // A request the gateway answered itself before its body came: up to this
+  // much of a body of known length is read and dropped to keep the
+  // connection; a longer one, a chunked one, or one the client was told to
+  // wait for (Expect: 100-continue unanswered) closes it after the reply
+  // ("Connection: close"), as nginx and Squid do.
+  static constexpr uint64_t kMaxDiscardedBody = 64 * 1024;
 
   H1Engine(HttpPort& port, const FilterChain& chain);
   ~H1Engine() override;
@@ -67,6 +73,9 @@ class H1Engine final : public ProtocolEngine, private ExchangeCallbacks {
   void forward_body(Peer to, BodyFraming framing, std::span<const uint8_t> payload, bool end,
                     std::string_view trailers);
   void maybe_finish();
+  void maybe_end_read_until_close();
+  bool delivering_after_upstream_end() const;
+  bool can_discard_request_body() const;
   void exchange_done(bool keep_alive);
   void refuse_request(const char* reason);
   void refuse_response(const char* reason);

@@ -73,6 +73,7 @@ void HttpLayer::decide(SniffedProtocol what) {
       }
       break;
   }
+  if (engine_) port_.set_protocol(engine_->protocol());
   if (first.empty()) return;
   auto bytes =
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(first.data()), first.size());

@@ -48,6 +48,9 @@ class HttpPort {
   // HTTP the layer could not follow (relayed all the same, unobserved).
   virtual void count_unparsed() = 0;
   virtual const FlowContext& flow() const = 0;
+  // The layer chose the flow's protocol ("http/1.1" | "h2"), by ALPN or by
+  // the client's first bytes: flow().protocol says it from now on.
+  virtual void set_protocol(std::string protocol) = 0;
 };
 
 }  // namespace tlsgate::http

@@ -109,7 +109,7 @@ void ConnectionHttpPort::emit_exchange(const http::Exchange& exchange) {
   ev.client = c_.client_.to_string();
   ev.server = c_.original_dst_.to_string();
   if (!c_.sni_.empty()) ev.sni = c_.sni_;
-  ev.protocol = c_.http_ ? c_.http_->protocol() : flow_.protocol;
+  ev.protocol = flow_.protocol;
   ev.exchange = exchange;
   TerminatorCounters::add(c_.counters_.http_events);
   c_.ctx_.events->emit("http", http::to_json(ev));
@@ -138,7 +138,6 @@ void Connection::start_http_layer() {
   }
   flow.rule = classified_ ? verdict_.rule_name : "default";
   flow.rule_index = verdict_.rule_index;
-  flow.protocol = upstream_alpn_ == "h2" ? "h2" : "http/1.1";
   http_port_ = std::make_unique<ConnectionHttpPort>(*this, std::move(flow));
   const auto mode = ctx_.settings.non_http == config::NonHttpMode::block ? http::NonHttpMode::block
                                                                          : http::NonHttpMode::relay;

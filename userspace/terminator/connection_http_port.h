@@ -29,6 +29,7 @@ class ConnectionHttpPort final : public http::HttpPort {
   void count_bad_request() override;
   void count_unparsed() override;
   const http::FlowContext& flow() const override { return flow_; }
+  void set_protocol(std::string protocol) override { flow_.protocol = std::move(protocol); }
 
   bool paused(http::Peer from) const { return paused_[static_cast<int>(from)]; }
   // While the connection is inside the layer, sends wait for its flush and

@@ -36,6 +36,41 @@ class BodyHolder final : public HttpFilter {
   size_t limit_;
 };
 
+// A filter that holds every response: at its head (`at_head`), or once its
+// whole body came; the test resumes it.
+class ResponseHolder final : public HttpFilter {
+ public:
+  explicit ResponseHolder(bool at_head) : at_head_(at_head) {}
+  std::string_view name() const override { return "response_holder"; }
+  FilterStep on_response_head(FilterExchange& ex) override {
+    if (!at_head_) return FilterStep::need_body(1024);
+    resumer = ex.resumer();
+    return FilterStep::hold();
+  }
+  FilterStep on_response_body(FilterExchange& ex, const HeldBody&) override {
+    resumer = ex.resumer();
+    return FilterStep::hold();
+  }
+  ExchangeResumer resumer;
+
+ private:
+  bool at_head_;
+};
+
+// A filter that answers every request itself (a block page that does not
+// ask for the connection to close).
+class Answerer final : public HttpFilter {
+ public:
+  std::string_view name() const override { return "answerer"; }
+  FilterStep on_request_head(FilterExchange&) override {
+    LocalReply r;
+    r.status = 403;
+    r.body = "no";
+    r.outcome = "blocked";
+    return FilterStep::respond(std::move(r));
+  }
+};
+
 class H1EngineTest : public ::testing::Test {
  protected:
   void start() { engine = std::make_unique<H1Engine>(port, chain); }
@@ -343,6 +378,88 @@ TEST_F(H1EngineTest, ATooLongPipelinePausesTheClient) {
     many += "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n";
   client(many);
   EXPECT_TRUE(port.is_paused(Peer::client));
+}
+
+TEST_F(H1EngineTest, AHeldResponseReadToTheEndOfTheConnectionIsDeliveredThenClosed) {
+  auto holder = std::make_unique<ResponseHolder>(/*at_head=*/false);
+  ResponseHolder& h = *holder;
+  chain.push_back(std::move(holder));
+  start();
+  client("GET / HTTP/1.0\r\n\r\n");
+  upstream("HTTP/1.0 200 OK\r\n\r\nall of it");
+  engine->on_end_of_stream(Peer::upstream);
+  // The filter still holds it: the flow must not close yet.
+  EXPECT_EQ(to_client(), "");
+  EXPECT_FALSE(port.closed);
+  h.resumer.proceed();
+  EXPECT_EQ(to_client(), "HTTP/1.0 200 OK\r\n\r\nall of it");
+  EXPECT_EQ(port.closed, "upstream_closed");
+  EXPECT_EQ(outcomes(), (Lines{"GET / 200 complete"}));
+  EXPECT_EQ(port.exchanges[0].response_bytes, 9u);
+}
+
+TEST_F(H1EngineTest, AResponseHeldAtItsHeadKeepsItsReadToCloseBodyWhole) {
+  auto holder = std::make_unique<ResponseHolder>(/*at_head=*/true);
+  ResponseHolder& h = *holder;
+  chain.push_back(std::move(holder));
+  start();
+  client("GET / HTTP/1.0\r\n\r\n");
+  upstream("HTTP/1.0 200 OK\r\n\r\nfirst ");
+  upstream("second");
+  engine->on_end_of_stream(Peer::upstream);
+  EXPECT_EQ(to_client(), "");
+  EXPECT_FALSE(port.closed);
+  h.resumer.proceed();
+  EXPECT_EQ(to_client(), "HTTP/1.0 200 OK\r\n\r\nfirst second");
+  EXPECT_EQ(port.closed, "upstream_closed");
+  EXPECT_EQ(outcomes(), (Lines{"GET / 200 complete"}));
+}
+
+TEST_F(H1EngineTest, AResponseCutByTheUpstreamsEndClosesTheFlow) {
+  start();
+  client("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  upstream("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\ncut");
+  engine->on_end_of_stream(Peer::upstream);  // truncated: nothing more will come
+  EXPECT_EQ(port.closed, "upstream_closed");
+}
+
+TEST_F(H1EngineTest, ALocalReplyToARequestWithASmallBodyReadsItAndKeepsTheConnection) {
+  chain.push_back(std::make_unique<Answerer>());
+  start();
+  client("POST /form HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\nab");
+  const std::string answer = to_client();
+  EXPECT_EQ(answer.substr(0, 24), "HTTP/1.1 403 Forbidden\r\n");
+  EXPECT_EQ(answer.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(port.exchanges.empty());  // the rest of the body is still to come
+  client("cdeGET /next HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  EXPECT_FALSE(port.closed);
+  // The dropped body never goes upstream; the next request is read after it.
+  EXPECT_EQ(to_client().substr(0, 24), "HTTP/1.1 403 Forbidden\r\n");
+  EXPECT_EQ(to_upstream(), "");
+  EXPECT_EQ(outcomes(), (Lines{"POST /form 403 blocked", "GET /next 403 blocked"}));
+  EXPECT_EQ(port.exchanges[0].request_bytes, 5u);
+}
+
+TEST_F(H1EngineTest, ALocalReplyClosesWhenTheBodyIsLongChunkedOrNotSentYet) {
+  const std::string shapes[] = {
+      "POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: " +
+          std::to_string(H1Engine::kMaxDiscardedBody + 1) + "\r\n\r\nab",
+      "POST / HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+      "POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+  };
+  for (const std::string& shape : shapes) {
+    port = MemoryPort();
+    chain.clear();
+    chain.push_back(std::make_unique<Answerer>());
+    start();
+    client(shape);
+    const std::string answer = to_client();
+    EXPECT_EQ(answer.substr(0, 24), "HTTP/1.1 403 Forbidden\r\n") << shape;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << shape;
+    EXPECT_EQ(port.closed, "http_blocked") << shape;
+    EXPECT_EQ(to_upstream(), "") << shape;
+    EXPECT_EQ(outcomes(), (Lines{"POST / 403 blocked"})) << shape;
+  }
 }
 
 }  // namespace

@@ -77,5 +77,28 @@ TEST(HttpLayer, AnHttp1RequestSplitAcrossReadsReachesTheEngineWhole) {
   EXPECT_EQ(port.sent(Peer::upstream), "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
 }
 
+TEST(HttpLayer, TheProtocolChosenByTheClientsFirstBytesIsTheFlows) {
+  MemoryPort h2_port;
+  h2_port.flow_context.protocol.clear();
+  HttpLayer h2(h2_port, "", {}, NonHttpMode::block);
+  EXPECT_EQ(h2_port.flow().protocol, "");  // deciding
+  h2.on_bytes(Peer::client, bytes_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+  EXPECT_STREQ(h2.protocol(), "h2");
+  EXPECT_EQ(h2_port.flow().protocol, "h2");  // what filters and `http` events see
+
+  MemoryPort h1_port;
+  h1_port.flow_context.protocol.clear();
+  HttpLayer h1(h1_port, "", {}, NonHttpMode::block);
+  h1.on_bytes(Peer::client, bytes_of("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  EXPECT_EQ(h1_port.flow().protocol, "http/1.1");
+}
+
+TEST(HttpLayer, TheProtocolNegotiatedByAlpnIsTheFlows) {
+  MemoryPort port;
+  port.flow_context.protocol.clear();
+  HttpLayer layer(port, "h2", {}, NonHttpMode::block);
+  EXPECT_EQ(port.flow().protocol, "h2");
+}
+
 }  // namespace
 }  // namespace tlsgate::http

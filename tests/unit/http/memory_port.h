@@ -28,6 +28,7 @@ class MemoryPort final : public HttpPort {
   void count_bad_request() override { ++bad_requests; }
   void count_unparsed() override { ++unparsed; }
   const FlowContext& flow() const override { return flow_context; }
+  void set_protocol(std::string protocol) override { flow_context.protocol = std::move(protocol); }
 
   const std::string& sent(Peer to) const { return out[static_cast<int>(to)]; }
   // Takes what was sent toward `to` so far.
