@@ -4,9 +4,14 @@ matching requests with the page naming the rule (HTTP/1.1 and h2) and the
 upstream (nginx's access log) never sees them, while other requests to the
 same host pass; a threat-listed URL is blocked per request with the page
 naming the list and a `threat` event; a reload that lists a new URL applies
-to the next request of a connection already open, which stays open.
+to the next request of a connection already open, which stays open; and a
+reload (SIGHUP) that brings the first URL rule and the first threat list to a
+gateway that had none applies both to a connection opened before it.
 """
 
+import os
+import signal
+import time
 import unittest
 
 from lab_case import LabTestCase
@@ -85,6 +90,39 @@ class RequestPolicyTest(LabTestCase):
                          "the connection did not survive the reload and the blocked request")
         self.assertEqual(len(self.requests_seen(GOOD, "/later")), 1)
         self.assertEqual(ctl.json("threats")["lists"][0]["request_hits"], len(HTTP1_CHOICES) + 1)
+
+    def test_sighup_brings_new_url_rules_and_threat_lists_to_open_and_new_connections(self):
+        """The gateway starts with no per-request rule and no threat list; a
+        connection opened then sees both after a SIGHUP, and stays open."""
+        gateway = self.lab.start_gateway()
+        ctl = Ctl(gateway)
+        held = HeldConnection(self.lab.topology, GOOD)
+        self.addCleanup(held.close)
+        self.assertEqual(held.get(path="/admin/before"), f"site={GOOD}\n")
+        self.assertEqual(held.get(path="/listed/before"), f"site={GOOD}\n")
+
+        list_file = gateway.dir / "late-list.txt"
+        list_file.write_text(f"# added while the gateway runs\n{GOOD}/listed/\n")
+        gateway.rules = REQUEST_RULES
+        gateway.threat_lists = [{"name": "late", "file": str(list_file), "format": "urls"}]
+        gateway.write_config()
+        reloads = ctl.json("stats")["control"]["reloads"]
+        os.kill(gateway.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while ctl.json("stats")["control"]["reloads"] == reloads:
+            self.assertLess(time.monotonic(), deadline, f"no reload\n{gateway.log_tail()}")
+            time.sleep(0.05)
+
+        self.assertIn("Blocked by rule <strong>no-admin</strong>", held.get(path="/admin/after"))
+        self.assertIn("threat list <strong>late</strong>", held.get(path="/listed/after"))
+        self.assertEqual(held.get(path="/clean"), f"site={GOOD}\n",
+                         "the reload or the blocked requests dropped the connection")
+        fresh = self.curl(GOOD, 4, gateway.root_ca, http1=False, path="/admin/fresh")
+        self.assertEqual(fresh.http_code, "403", fresh.describe())
+        self.assertIn("Blocked by rule <strong>no-admin</strong>", fresh.body)
+        self.assertEqual([p for p in ("/admin/before", "/admin/after", "/admin/fresh",
+                                      "/listed/before", "/listed/after")
+                          if self.requests_seen(GOOD, p)], ["/admin/before", "/listed/before"])
 
 
 if __name__ == "__main__":

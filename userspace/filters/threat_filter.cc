@@ -29,8 +29,6 @@ http::FilterStep ThreatFilter::on_request_head(http::FilterExchange& ex) {
 }
 
 std::unique_ptr<http::HttpFilter> ThreatFilterFactory::make(const http::FlowContext&) const {
-  const auto lists = lists_.load();
-  if (!lists || lists->empty()) return nullptr;
   return std::make_unique<ThreatFilter>(lists_, events_);
 }
 

@@ -34,7 +34,8 @@ class ThreatFilterFactory : public http::HttpFilterFactory {
   // `lists` outlives the factory (TerminatorContext); `events` may be null.
   ThreatFilterFactory(const ThreatListsSlot& lists, events::EventLog* events)
       : lists_(lists), events_(events) {}
-  // Null while no list is configured.
+  // Made for every flow, even while no list is configured: a reload that
+  // adds one applies to connections already open.
   std::unique_ptr<http::HttpFilter> make(const http::FlowContext& flow) const override;
 
  private:

@@ -8,7 +8,21 @@
 
 namespace tlsgate::filters {
 
+void UrlRuleFilter::refresh() {
+  auto now = slot_.load();
+  if (now == rules_) return;
+  rules_ = std::move(now);
+  candidates_.clear();
+  if (!rules_) return;
+  for (size_t i = 0; i < rules_->rules.size(); ++i) {
+    const policy::Rule& rule = rules_->rules[i];
+    if (rule.has_request_matcher() && policy::rule_matches(rule, flow_)) candidates_.push_back(i);
+  }
+}
+
 http::FilterStep UrlRuleFilter::on_request_head(http::FilterExchange& ex) {
+  refresh();
+  if (candidates_.empty()) return http::FilterStep::proceed();
   const http::RequestHead& request = ex.request();
   const std::string host = threat::authority_host(request.authority).value_or(std::string());
   for (size_t index : candidates_) {
@@ -25,17 +39,9 @@ http::FilterStep UrlRuleFilter::on_request_head(http::FilterExchange& ex) {
 }
 
 std::unique_ptr<http::HttpFilter> UrlRuleFilterFactory::make(const http::FlowContext& flow) const {
-  auto rules = rules_.load();
-  if (!rules) return nullptr;
   policy::FlowFacts facts{flow.client.address, flow.server, std::nullopt};
   if (!flow.sni.empty()) facts.sni = flow.sni;
-  std::vector<size_t> candidates;
-  for (size_t i = 0; i < rules->rules.size(); ++i) {
-    const policy::Rule& rule = rules->rules[i];
-    if (rule.has_request_matcher() && policy::rule_matches(rule, facts)) candidates.push_back(i);
-  }
-  if (candidates.empty()) return nullptr;
-  return std::make_unique<UrlRuleFilter>(std::move(rules), std::move(candidates));
+  return std::make_unique<UrlRuleFilter>(rules_, std::move(facts));
 }
 
 }  // namespace tlsgate::filters

@@ -42,10 +42,14 @@ class ThreatFilterTest : public ::testing::Test {
   ThreatFilterFactory factory{slot, &events};
 };
 
-TEST_F(ThreatFilterTest, NoFilterWithoutLists) {
-  EXPECT_EQ(factory.make(flow_to("a.example")), nullptr);
-  slot.store(lists_of({}, {}));
-  EXPECT_EQ(factory.make(flow_to("a.example")), nullptr);
+TEST_F(ThreatFilterTest, AFlowOpenedWithoutListsIsCheckedAgainstListsLoadedLater) {
+  auto filter = factory.make(flow_to("bad.example"));
+  ASSERT_NE(filter, nullptr);
+  FakeExchange before(flow_to("bad.example"), request("GET", "bad.example", "/"));
+  EXPECT_EQ(filter->on_request_head(before).kind(), http::FilterStep::Kind::proceed);
+  slot.store(lists_of({{"malware", policy::ThreatListFormat::domains}}, {"bad.example\n"}));
+  FakeExchange after(flow_to("bad.example"), request("GET", "bad.example", "/"));
+  EXPECT_EQ(filter->on_request_head(after).kind(), http::FilterStep::Kind::reply);
 }
 
 TEST_F(ThreatFilterTest, ListedUrlIsAnsweredWithThePageAndAnEvent) {

@@ -79,14 +79,28 @@ TEST_F(UrlRuleFilterTest, FlowMatchersChooseTheFlowsARuleWatches) {
   auto only_shop = rule("shop-no-admin", policy::Action::block, {"*/admin/*"});
   only_shop.sni.push_back(*policy::SniPattern::parse("shop.example", nullptr));
   set_rules({only_lab, only_shop});
-  // Neither applies to a client outside 10.9/16 on another site: no filter at all.
-  EXPECT_EQ(factory.make(flow_to("news.example")), nullptr);
+  // Neither applies to a client outside 10.9/16 on another site.
   EXPECT_EQ(step("news.example", request("GET", "news.example", "/admin/")).kind(),
             http::FilterStep::Kind::proceed);
   EXPECT_EQ(step("shop.example", request("GET", "shop.example", "/admin/")).kind(),
             http::FilterStep::Kind::reply);
   EXPECT_EQ(step("shop.example", request("POST", "shop.example", "/cart")).kind(),
             http::FilterStep::Kind::proceed);
+}
+
+TEST_F(UrlRuleFilterTest, AReloadAppliesToFlowsAlreadyOpen) {
+  auto filter = factory.make(flow_to("shop.example"));  // before any rule exists
+  ASSERT_NE(filter, nullptr);
+  auto judge = [&](const char* path) {
+    FakeExchange ex(flow_to("shop.example"), request("GET", "shop.example", path));
+    return filter->on_request_head(ex).kind();
+  };
+  EXPECT_EQ(judge("/admin/users"), http::FilterStep::Kind::proceed);
+  set_rules({rule("no-admin", policy::Action::block, {"shop.example/admin/*"})});
+  EXPECT_EQ(judge("/admin/users"), http::FilterStep::Kind::reply);
+  set_rules({rule("no-cart", policy::Action::block, {"shop.example/cart"})});
+  EXPECT_EQ(judge("/admin/users"), http::FilterStep::Kind::proceed);
+  EXPECT_EQ(judge("/cart"), http::FilterStep::Kind::reply);
 }
 
 }  // namespace
