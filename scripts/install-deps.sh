@@ -16,6 +16,9 @@ packages=(
   # HTTP layer, antivirus and bench peers: nghttp (h2 client), libcurl (CRL
   # fetcher), c-icap + clamd (ICAP antivirus, started by the tests), SSLsplit
   nghttp2-client libcurl4-openssl-dev
+  # a real browser through the gateway (headless; the gateway CA trusted
+  # through an NSS database made with certutil)
+  chromium libnss3-tools
   c-icap libc-icap-mod-virus-scan clamav-daemon zip gzip sslsplit
   # format check
   clang-format

@@ -68,7 +68,48 @@ _TLS_SERVER = """\
 
 _ANSWER_LOCATION = """\
         location / {{ return 200 "site={name}\\n"; }}
+        location /page/ {{
+            alias {www}/;
+            types {{ text/html html; application/javascript js; image/svg+xml svg; text/plain txt; }}
+        }}
 """
+
+# A page a browser loads with its subresources (tests/lab/test_browser.py):
+# a script that, before the load event, fetches data.txt and writes it into
+# the page, and an image whose load the page records.
+_PAGE_FILES = {
+    "index.html": """<!doctype html>
+<html><head><meta charset="utf-8"><title>lab page</title><script src="app.js"></script></head>
+<body>
+<p id="fetched">data not fetched</p>
+<p id="img-state">image pending</p>
+<img id="pixel" src="pixel.svg" alt="" width="8" height="8"
+     onload="document.getElementById('img-state').textContent = 'image loaded'">
+</body></html>
+""",
+    "app.js": """document.addEventListener("DOMContentLoaded", function () {
+  var xhr = new XMLHttpRequest();
+  xhr.open("GET", "data.txt", false);  // done before the load event (--dump-dom)
+  xhr.send();
+  document.getElementById("fetched").textContent = "fetched " + xhr.status + ": " + xhr.responseText;
+});
+""",
+    "data.txt": "lab data for the browser",
+    "pixel.svg": """<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">"""
+                 """<rect width="8" height="8" fill="#3a7"/></svg>\n""",
+}
+
+_CRL_SERVER = """\
+    server {{
+        listen {v4}:80;
+        listen [{v6}]:80;
+        server_name {name};
+        access_log {access_log} lab;
+        location = {crl_path} {{ default_type application/pkix-crl; alias {crl}; }}
+        location / {{ return 404; }}
+    }}
+"""
+
 
 # Files from the site's docroot (Upstream.docroot). sub_filter with a pattern
 # that never matches leaves the bytes alone but drops Content-Length.
@@ -117,8 +158,15 @@ class Nginx:
     def serves(site: plan.Site) -> bool:
         return site.upstream.nginx_tls or site.upstream.kind == "crl"
 
+    @property
+    def www(self) -> pathlib.Path:
+        return self.dir / "www"
+
     def write_config(self, sites) -> None:
         (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
+        self.www.mkdir(parents=True, exist_ok=True)
+        for name, text in _PAGE_FILES.items():
+            (self.www / name).write_text(text)
         self.openssl_conf.write_text(_OPENSSL_CONF)
         servers = "".join(self._server(s) for s in sites if self.serves(s))
         self.conf.write_text(_MAIN.format(lab_id=self.topology.lab_id, dir=self.dir,
@@ -150,7 +198,7 @@ class Nginx:
             self.docroot(s.name).mkdir(parents=True, exist_ok=True)
             locations = _DOCROOT_LOCATIONS.format(docroot=self.docroot(s.name))
         else:
-            locations = _ANSWER_LOCATION.format(name=s.name)
+            locations = _ANSWER_LOCATION.format(name=s.name, www=self.www)
         return _TLS_SERVER.format(listen=listen, name=s.name, chain=self.pki.served_chain(s),
                                   key=self.pki.leaf_key(s), protocols=up.protocols,
                                   options="".join(f"        {o}\n" for o in options),

@@ -2,7 +2,8 @@
 gateway terminates h2 toward the client and toward nginx and relays stream by
 stream. nghttp sends 100 concurrent streams on one connection; curl --http2
 fetches, uploads and, with a `Host` naming another site, is answered 421 on
-that stream by the gateway without nginx seeing it."""
+that stream by the gateway without nginx seeing it; nghttp with an
+`:authority` naming another site than its SNI gets the same."""
 
 import time
 
@@ -118,3 +119,25 @@ class Http2LayerTest(LabTestCase):
         self.assertEqual((misdirected["host"], misdirected["path"], misdirected["status"]),
                          (OTHER, "/theirs", 421), misdirected)
         self.assertEqual(len({e["client"] for e in events}), 1, events)
+
+    def test_nghttp_authority_naming_another_site_is_answered_421(self):
+        """nghttp's SNI is its `:authority` override: src/nghttp.cc takes the
+        first `-H ':authority: …'` (or `host`) as host_override and sends it as
+        SNI, so one override names the other site in SNI too and is no
+        misdirected request at all. Given twice, the first override is the
+        SNI and the last the request's :authority (each -H replaces the value
+        before it in the request's fields): SNI good, :authority other, on the
+        wire exactly as from a client that coalesces the two names."""
+        address = plan.site_address(SITE, 4)
+        argv = ["nghttp", "-n", "-s", "-t", "20", "-H", f":authority: {SITE}",
+                "-H", f":authority: {OTHER}", f"https://{address}/theirs"]
+        proc = self.lab.topology.run_in("client", argv, check=False, timeout=40)
+        answered = [line.split() for line in proc.stdout.splitlines() if "/theirs" in line]
+        self.assertEqual(len(answered), 1, f"nghttp: {proc.stdout}\n{proc.stderr}")
+        self.assertIn("421", answered[0], proc.stdout)
+        [event] = self.h2_events(1)
+        self.assertEqual((event["sni"], event["host"], event["path"], event["status"],
+                          event["outcome"]), (SITE, OTHER, "/theirs", 421, "misdirected"), event)
+        time.sleep(0.3)
+        self.assertEqual([line for line in self.lab.nginx.access_lines(SITE) if "/theirs" in line],
+                         [], "the misdirected request reached nginx")
