@@ -3,7 +3,9 @@ layer with real clients: a rule with `url` / `method` blocks only the
 matching requests with the page naming the rule (HTTP/1.1 and h2) and the
 upstream (nginx's access log) never sees them, while other requests to the
 same host pass; a threat-listed URL is blocked per request with the page
-naming the list and a `threat` event; a reload that lists a new URL applies
+naming the list and a `threat` event; a block page answering an HTTP/1.1
+upload reads the small body and keeps the connection for the next request;
+a reload that lists a new URL applies
 to the next request of a connection already open, which stays open; and a
 reload (SIGHUP) that brings the first URL rule and the first threat list to a
 gateway that had none applies both to a connection opened before it.
@@ -14,6 +16,7 @@ import signal
 import time
 import unittest
 
+import lab_sites as plan
 from lab_case import LabTestCase
 from lab_gateway import LAB_RULES
 from lab_service import Ctl, HeldConnection
@@ -55,6 +58,28 @@ class RequestPolicyTest(LabTestCase):
         self.assertEqual(by_name["no-admin"]["url"], [f"{GOOD}/admin/*"])
         self.assertTrue(by_name["no-admin"]["per_request"])
         self.assertIn("per request", Ctl(gateway).run("rules", "list").stdout)
+
+    def test_a_blocked_http1_upload_keeps_the_connection_for_the_next_request(self):
+        """curl POSTs a small body to a blocked URL, then GETs another path
+        with --next: the page answers the POST, its body is read and dropped
+        (never sent upstream), and the GET reuses the connection."""
+        gateway = self.lab.start_gateway(rules=REQUEST_RULES)
+        address = plan.site_address(GOOD, 4)
+
+        def transfer(path, *extra):
+            return ["-sS", "--max-time", "15", "--http1.1", "--cacert", str(gateway.root_ca),
+                    "--resolve", f"{GOOD}:443:{address}", "-o", "/dev/null",
+                    "-w", r"%{http_code} %{num_connects}\n", *extra, f"https://{GOOD}{path}"]
+
+        argv = (["curl"] + transfer("/admin/upload", "--data-binary", "x" * 2000,
+                                    "-H", "Expect:")
+                + ["--next"] + transfer("/catalog"))
+        proc = self.lab.topology.run_in("client", argv, check=False, timeout=40)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.split(), ["403", "1", "200", "0"],
+                         "the blocked upload closed the connection")
+        self.assertEqual(self.requests_seen(GOOD, "/admin"), [], "a blocked request went upstream")
+        self.assertEqual(len(self.requests_seen(GOOD, "/catalog")), 1)
 
     def test_threat_listed_url_is_blocked_per_request_and_reload_applies_to_open_connections(self):
         list_file = self.lab.gateway.dir / "urlhaus.txt"
