@@ -68,7 +68,10 @@ class ChromiumTest(LabTestCase):
                       f"{err_path.read_text(errors='replace')[-3000:]}\n{self.lab.diagnostics()}")
         stderr = err_path.read_text(errors="replace")
         self.assertEqual(proc.returncode, 0, f"chromium: {stderr[-3000:]}")
-        return out_path.read_text(errors="replace")
+        dom = out_path.read_text(errors="replace")
+        self.assertTrue(dom.strip(), f"chromium wrote no page\n{stderr[-4000:]}\n"
+                                     f"{self.lab.diagnostics()}")
+        return dom
 
     def wait_events(self, paths) -> dict:
         def mine():
