@@ -20,6 +20,8 @@ packages=(
   # through an NSS database made with certutil)
   chromium libnss3-tools
   c-icap libc-icap-mod-virus-scan clamav-daemon zip gzip sslsplit
+  # decrypted capture read back (tests/lab/test_capture.py)
+  tshark tcpdump
   # format check
   clang-format
   # service and packaging checks (tests/ops): systemd-analyze, sysusers,
@@ -27,6 +29,9 @@ packages=(
   # the system bus for the lab's own systemd (tests/lab/lab_systemd.py)
   systemd man-db dpkg-dev vagrant logrotate dbus
 )
+
+# tshark's debconf question (non-root capture group): answered, never asked.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 
 # shellcheck source=scripts/apt-install-missing.sh
 source "$(dirname "$0")/apt-install-missing.sh"

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "capture/keylog_tap.h"
 #include "config/config_loader.h"
 #include "config/restart_settings.h"
 #include "daemon/own_ca_exclusion.h"
@@ -162,6 +163,13 @@ Gateway::Gateway(config::GatewayConfig config, std::filesystem::path config_path
   context_->upstream_ctx = verifier_->make_upstream_ctx();
   context_->ticket_keys = std::make_unique<tls::TicketKeys>();
   context_->client_facing_ctx = tls::make_client_facing_ctx(context_->ticket_keys.get());
+  // Idle (no file, no directory) until a flow whose rule has `capture`.
+  capture_ = std::make_unique<capture::CaptureWriter>(config_.capture, events_.get());
+  if (!capture::install_keylog_tap(context_->upstream_ctx.get(), capture_.get()) ||
+      !capture::install_keylog_tap(context_->client_facing_ctx.get(), capture_.get())) {
+    throw std::runtime_error("cannot install the capture key log callback");
+  }
+  context_->capture = capture_.get();
   context_->cas = cas_.get();
   context_->forged_cache = forged_cache_.get();
   context_->events = events_.get();

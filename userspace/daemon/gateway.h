@@ -16,6 +16,7 @@
 
 #include "ca/ca_registry.h"
 #include "ca/ca_store.h"
+#include "capture/capture_writer.h"
 #include "common/unique_fd.h"
 #include "config/gateway_config.h"
 #include "daemon/kernel_decision_events.h"
@@ -130,6 +131,8 @@ class Gateway {
   std::unique_ptr<suggest::BypassAdvisor> advisor_;
   std::shared_ptr<icap::ScanStats> icap_stats_;
   std::unique_ptr<terminator::RequestFilters> request_filters_;  // of inspected flows
+  // Capture files of the rules that ask; outlives the context's SSL_CTXs.
+  std::unique_ptr<capture::CaptureWriter> capture_;
   std::unique_ptr<terminator::TerminatorContext> context_;
   std::unique_ptr<KernelOffload> offload_;  // prober, kernel adapters, NFQUEUE classifier
   std::unique_ptr<terminator::Terminator> terminator_;

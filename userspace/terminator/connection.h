@@ -152,6 +152,8 @@ class Connection {
   void client_left_while_waiting(int poll_result);
   // upstream validation and the untrusted-certificate policy (connection_validation.cc)
   void begin_upstream_tls();
+  // Whether this flow's rule captures its TLS secrets (one check per leg).
+  bool captures_keys() const;
   void drive_upstream_handshake();
   void fail_upstream_tls(int ssl_ret);
   void upstream_verified();

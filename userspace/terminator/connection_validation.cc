@@ -9,6 +9,7 @@
 // A clean upstream gets a leaf mirroring its validated names.
 #include <openssl/err.h>
 
+#include "capture/keylog_tap.h"
 #include "forging/client_facing_context.h"
 #include "terminator/ciphertext_bio.h"
 #include "terminator/connection.h"
@@ -43,6 +44,11 @@ UntrustedCertAction Connection::decide_untrusted(const tls::VerifyFailure& failu
   return action;
 }
 
+bool Connection::captures_keys() const {
+  if (ctx_.capture == nullptr || !rules_ || !verdict_.rule_index) return false;
+  return rules_->rules[*verdict_.rule_index].capture == policy::CaptureFormat::keylog;
+}
+
 void Connection::begin_upstream_tls() {
   state_ = State::upstream_handshake;
   upstream_ssl_ = new_memory_ssl(ctx_.upstream_ctx.get(), side(Side::upstream).out);
@@ -50,6 +56,7 @@ void Connection::begin_upstream_tls() {
     refuse_with_alert(tls_alert::kInternalError, "upstream_ssl: " + last_openssl_error());
     return;
   }
+  if (captures_keys()) capture::capture_keylog(upstream_ssl_.get());
   SSL_set_connect_state(upstream_ssl_.get());
   // Defects that policy relays anyway (allow, untrusted_ca, a continued
   // prompt) let the handshake complete; the strictest one decides later.
@@ -257,6 +264,7 @@ void Connection::start_client_handshake(const tls::ForgedCert& identity, const s
     refuse_with_alert(tls_alert::kInternalError, "client_ssl: " + last_openssl_error());
     return;
   }
+  if (captures_keys()) capture::capture_keylog(client_ssl_.get());
   SSL_set_accept_state(client_ssl_.get());
   tls::set_forged_identity(client_ssl_.get(), identity);
   tls::set_alpn_choice(client_ssl_.get(), alpn);

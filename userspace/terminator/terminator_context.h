@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "ca/ca_registry.h"
+#include "capture/capture_writer.h"
 #include "config/gateway_config.h"
 #include "events/event_log.h"
 #include "forging/forged_cert_cache.h"
@@ -83,6 +84,9 @@ struct TerminatorContext {
   // The threat lists (DESIGN.md §4a), replaced as a whole on reload; never null.
   std::atomic<std::shared_ptr<const threat::ThreatLists>> threat_lists{
       std::make_shared<const threat::ThreatLists>()};
+  // Decrypted capture of the flows whose rule asks (issue 15); outlives the
+  // SSL contexts below, whose key log callback feeds it.
+  capture::CaptureWriter* capture = nullptr;
   tls::SslCtxPtr upstream_ctx;
   // Seal the session tickets of client_facing_ctx (declared first: outlives it).
   std::unique_ptr<tls::TicketKeys> ticket_keys;
