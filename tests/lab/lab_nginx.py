@@ -66,8 +66,16 @@ _TLS_SERVER = """\
 {locations}    }}
 """
 
+# /upload reads the whole request body before it answers (nginx buffers it
+# for the proxy): `return` alone answers at once and resets an h2 stream
+# whose body is still coming, so what the gateway saw of an upload would
+# depend on a race. The answer is the same "site=NAME" line as any path.
 _ANSWER_LOCATION = """\
         location / {{ return 200 "site={name}\\n"; }}
+        location = /upload {{
+            proxy_set_header X-Lab-Site {name};
+            proxy_pass http://unix:{upload_socket}:/;
+        }}
         location /page/ {{
             alias {www}/;
             types {{ text/html html; application/javascript js; image/svg+xml svg; text/plain txt; }}
@@ -133,6 +141,16 @@ _CRL_SERVER = """\
 """
 
 
+# Answers the /upload requests nginx has read in full (_ANSWER_LOCATION).
+_UPLOAD_SINK = """\
+    server {{
+        listen unix:{upload_socket};
+        access_log off;
+        location / {{ return 200 "site=$http_x_lab_site\\n"; }}
+    }}
+"""
+
+
 class Nginx:
     def __init__(self, topology: Topology, directory: pathlib.Path, pki: LabPki):
         self.topology = topology
@@ -162,6 +180,10 @@ class Nginx:
     def www(self) -> pathlib.Path:
         return self.dir / "www"
 
+    @property
+    def upload_socket(self) -> pathlib.Path:
+        return self.dir / "upload.sock"
+
     def write_config(self, sites) -> None:
         (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
         self.www.mkdir(parents=True, exist_ok=True)
@@ -169,6 +191,7 @@ class Nginx:
             (self.www / name).write_text(text)
         self.openssl_conf.write_text(_OPENSSL_CONF)
         servers = "".join(self._server(s) for s in sites if self.serves(s))
+        servers += _UPLOAD_SINK.format(upload_socket=self.upload_socket)
         self.conf.write_text(_MAIN.format(lab_id=self.topology.lab_id, dir=self.dir,
                                           servers=servers))
 
@@ -198,7 +221,8 @@ class Nginx:
             self.docroot(s.name).mkdir(parents=True, exist_ok=True)
             locations = _DOCROOT_LOCATIONS.format(docroot=self.docroot(s.name))
         else:
-            locations = _ANSWER_LOCATION.format(name=s.name, www=self.www)
+            locations = _ANSWER_LOCATION.format(name=s.name, www=self.www,
+                                                upload_socket=self.upload_socket)
         return _TLS_SERVER.format(listen=listen, name=s.name, chain=self.pki.served_chain(s),
                                   key=self.pki.leaf_key(s), protocols=up.protocols,
                                   options="".join(f"        {o}\n" for o in options),
