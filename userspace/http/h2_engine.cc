@@ -15,7 +15,10 @@ H2SessionPtr make_session(bool server, const nghttp2_session_callbacks* callback
   // Windows reopen only when the other side took the bytes (consume()).
   nghttp2_option_set_no_auto_window_update(option.get(), 1);
   // Lean: no closed streams kept for the priority tree (we send no
-  // priorities), a small HPACK table for what we send.
+  // priorities), a small HPACK table for what we send. The table for what we
+  // receive stays at the protocol's 4096: advertising less obliges the peer
+  // to send a table size update first, and a peer that does not (hand-made
+  // and embedded clients) would get COMPRESSION_ERROR on its first request.
   nghttp2_option_set_no_closed_streams(option.get(), 1);
   nghttp2_option_set_max_deflate_dynamic_table_size(option.get(), H2Engine::kHeaderTableSize);
   nghttp2_session* raw = nullptr;
@@ -24,8 +27,7 @@ H2SessionPtr make_session(bool server, const nghttp2_session_callbacks* callback
   if (rv != 0) throw std::bad_alloc();
   H2SessionPtr session(raw);
   std::vector<nghttp2_settings_entry> settings = {
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2Engine::kStreamWindow},
-      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, H2Engine::kHeaderTableSize}};
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2Engine::kStreamWindow}};
   if (server) {
     settings.push_back({NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2Engine::kMaxConcurrentStreams});
   } else {

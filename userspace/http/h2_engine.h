@@ -51,8 +51,8 @@ class H2Engine final : public ProtocolEngine, public ExchangeCallbacks {
   // The upstream session is made at the first request: until then what the
   // upstream sends (its SETTINGS) waits here, up to this much.
   static constexpr size_t kMaxEarlyUpstream = 4096;
-  // The HPACK dynamic table each session keeps for what it sends and what it
-  // receives (the protocol's default is 4096 bytes each way).
+  // The HPACK dynamic table each session keeps for what it sends (the
+  // protocol's default is 4096; what it receives keeps that default).
   static constexpr uint32_t kHeaderTableSize = 1024;
 
   // `port` and `chain` outlive the engine.
