@@ -311,6 +311,45 @@ class IcapAvTest(AvLabTestCase):
                     self.assertEqual(e["bytes"], size, e)
                 (self.files / name).unlink()
 
+    def test_scanned_1mib_h2_downloads_arrive_whole_one_by_one_and_multiplexed(self):
+        # Each body is held whole, scanned, then released at once: nothing
+        # more comes from the upstream to push it along, so it must go out
+        # on its own (a drained client side wrote more that was never sent:
+        # downloads stopped at 64-272 KiB until curl gave up).
+        data = os.urandom(MIB)
+        (self.files / "clean-1m.bin").write_bytes(data)
+        self.addCleanup((self.files / "clean-1m.bin").unlink)
+        digest = hashlib.sha256(data).hexdigest()
+        DOWNLOADS = 16  # before the fix a few in a hundred stalled
+        for i in range(DOWNLOADS):
+            with self.subTest(download=i):
+                status, body = self.curl(f"/clean-1m.bin?seq={i}", "--max-time", "10",
+                                         http="2")
+                self.assertEqual(status, "2 200")
+                self.assertEqual(len(body), MIB)
+                self.assertEqual(hashlib.sha256(body).hexdigest(), digest, "byte-exact")
+        # Four streams on one connection (curl multiplexes --parallel over h2).
+        address = bracket(plan.site_address(SITE, 4))
+        outs = [self.lab.dir / f"multiplexed-{i}.out" for i in range(4)]
+        argv = ["curl", "-sS", "--http2", "--parallel", "--max-time", "10", "--cacert",
+                str(self.gateway.root_ca), "--resolve", f"{SITE}:443:{address}",
+                "-w", r"%{http_version} %{response_code} %{num_connects}\n"]
+        for i, out in enumerate(outs):
+            argv += ["-o", str(out), f"https://{SITE}/clean-1m.bin?parallel={i}"]
+        proc = self.lab.topology.run_in("client", argv, check=False, timeout=60)
+        self.assertEqual(proc.returncode, 0, f"curl --parallel: {proc.stderr}")
+        lines = [line.split() for line in proc.stdout.splitlines() if line.strip()]
+        self.assertEqual([line[:2] for line in lines], [["2", "200"]] * 4, proc.stdout)
+        self.assertEqual(sum(int(line[2]) for line in lines), 1, "one connection for all four")
+        for out in outs:
+            body = out.read_bytes()
+            out.unlink()
+            self.assertEqual(len(body), MIB, out.name)
+            self.assertEqual(hashlib.sha256(body).hexdigest(), digest, out.name)
+        for i in range(DOWNLOADS):
+            e = self.icap_event(f"https://{SITE}/clean-1m.bin?seq={i}", service="av")
+            self.assertEqual((e["verdict"], e["bytes"]), ("clean", MIB), e)
+
 
 class IcapStalledServiceTest(AvLabTestCase):
     """c-icap stopped with SIGSTOP (by its recorded pid): connections are

@@ -95,6 +95,12 @@ void ConnectionHttpPort::resume_reading(http::Peer from) {
 
 void ConnectionHttpPort::leave() {
   if (--depth_ > 0) return;
+  // What the layer sent while inside goes out now, whatever called it: a
+  // drained side (on_drained) or an ended stream has no later flush of its
+  // own, and with nothing in flight nothing else would send it.
+  if (c_.state_ == Connection::State::relaying || c_.state_ == Connection::State::draining) {
+    for (Side s : {Side::client, Side::upstream}) c_.flush_tls(s);
+  }
   for (http::Peer p : {http::Peer::client, http::Peer::upstream}) {
     const int i = static_cast<int>(p);
     if (!resume_due_[i]) continue;

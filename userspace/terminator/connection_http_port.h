@@ -32,8 +32,9 @@ class ConnectionHttpPort final : public http::HttpPort {
   void set_protocol(std::string protocol) override { flow_.protocol = std::move(protocol); }
 
   bool paused(http::Peer from) const { return paused_[static_cast<int>(from)]; }
-  // While the connection is inside the layer, sends wait for its flush and
-  // resumes for its return (the layer is never entered twice at once).
+  // While the connection is inside the layer, sends wait until it leaves
+  // (then both sides are flushed) and resumes for its return (the layer is
+  // never entered twice at once).
   void enter() { ++depth_; }
   void leave();
 

@@ -94,6 +94,21 @@ class BodyFilter final : public HttpFilter {
   ExchangeResumer resumer;
 };
 
+// Scans whole response bodies as an ICAP RESPMOD service does: holds each
+// body once complete and lets it through later, through its resumer.
+class ScanningFilter final : public HttpFilter {
+ public:
+  std::string_view name() const override { return "scanning"; }
+  FilterStep on_response_head(FilterExchange&) override { return FilterStep::need_body(32 << 20); }
+  FilterStep on_response_body(FilterExchange& ex, const HeldBody& body) override {
+    scanned.push_back(body.bytes.size());
+    resumers.push_back(ex.resumer());
+    return FilterStep::hold();
+  }
+  std::vector<size_t> scanned;
+  std::vector<ExchangeResumer> resumers;
+};
+
 template <typename F>
 FilterChain chain(std::unique_ptr<F> f) {
   FilterChain v;
@@ -503,6 +518,33 @@ TEST(H2Engine, ResponseReplacedByAFilterAfterItsBody) {
   EXPECT_EQ(rig.client(id).headers,
             fields({{"content-type", "text/plain"}, {"content-length", "5"}}));
   EXPECT_TRUE(rig.client(id).ended);
+  EXPECT_EQ(rig.engine().open_streams(), 0u);
+}
+
+TEST(H2Engine, ScannedDownloadsLargerThanTheWindowsArriveWhole) {
+  auto scanning = std::make_unique<ScanningFilter>();
+  ScanningFilter* filter = scanning.get();
+  H2Rig rig(chain(std::move(scanning)));
+  const std::string big = pattern(1024 * 1024);
+  rig.plan("/big", ok(big));
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    RigRequest r;
+    r.path = "/big";
+    ids.push_back(rig.request(r));
+  }
+  rig.run();
+  ASSERT_EQ(filter->scanned, std::vector<size_t>(4, big.size()));
+  for (int32_t id : ids) EXPECT_EQ(rig.client(id).status, 0);  // nothing before the scan
+  for (auto& resumer : filter->resumers) {
+    resumer.proceed();
+    rig.run();
+  }
+  for (int32_t id : ids) {
+    EXPECT_EQ(rig.client(id).body.size(), big.size()) << "stream " << id;
+    EXPECT_TRUE(rig.client(id).body == big) << "stream " << id;
+    EXPECT_TRUE(rig.client(id).ended) << "stream " << id;
+  }
   EXPECT_EQ(rig.engine().open_streams(), 0u);
 }
 
