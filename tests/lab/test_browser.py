@@ -54,6 +54,10 @@ class ChromiumTest(LabTestCase):
             f"--user-data-dir={self.home / 'profile'}",
             f"--host-resolver-rules=MAP {SITE} {address}",
             "--dump-dom", url])
+        # Chromium cancels what it is loading (net::ERR_NETWORK_CHANGED) when an
+        # address of its namespace changes state: the link-local addresses the
+        # kernel adds with the links are tentative for their first second or two.
+        self.wait_addresses_settled("client")
         out_path = self.lab.dir / "chromium.out"
         err_path = self.lab.dir / "chromium.err"
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -72,6 +76,16 @@ class ChromiumTest(LabTestCase):
         self.assertTrue(dom.strip(), f"chromium wrote no page\n{stderr[-4000:]}\n"
                                      f"{self.lab.diagnostics()}")
         return dom
+
+    def wait_addresses_settled(self, role: str, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            out = self.lab.topology.run_in(role, ["ip", "-6", "addr", "show", "tentative"]).stdout
+            if not out.strip():
+                return
+            if time.monotonic() > deadline:
+                self.fail(f"{role} addresses still tentative after {timeout_s}s:\n{out}")
+            time.sleep(0.1)
 
     def wait_events(self, paths) -> dict:
         def mine():
