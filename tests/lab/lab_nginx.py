@@ -129,17 +129,6 @@ _DOCROOT_LOCATIONS = """\
         location = /upload {{ return 200 "uploaded\\n"; }}
 """
 
-_CRL_SERVER = """\
-    server {{
-        listen {v4}:80;
-        listen [{v6}]:80;
-        server_name {name};
-        access_log {access_log} lab;
-        location = {crl_path} {{ default_type application/pkix-crl; alias {crl}; }}
-        location / {{ return 404; }}
-    }}
-"""
-
 
 # Answers the /upload requests nginx has read in full (_ANSWER_LOCATION).
 _UPLOAD_SINK = """\

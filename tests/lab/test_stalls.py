@@ -44,6 +44,16 @@ def fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def release_and_wait_freed(groups, stats) -> None:
+    """Lets the staller groups go (they act when their stdin closes) and
+    waits until the gateway holds no flow."""
+    for p in groups:
+        p.stdin.close()
+    for p in groups:
+        p.wait(timeout=30)
+    wait_for(lambda: stats()["terminator"]["connections_active"] == 0, 30, "every flow freed")
+
+
 class StallTest(LabTestCase):
     def staller(self, role, *args) -> subprocess.Popen:
         argv = self.lab.topology.ns_argv(role == "upstream" and "server" or "client",
@@ -139,11 +149,7 @@ class StallTest(LabTestCase):
         wait_for(lambda: stats()["terminator"]["connections_active"] >= LEAVING_CLIENTS, 30,
                  f"{LEAVING_CLIENTS} flows waiting for the upstream handshake")
         started = time.monotonic()
-        for p in groups:
-            p.stdin.close()
-        for p in groups:
-            p.wait(timeout=30)
-        wait_for(lambda: stats()["terminator"]["connections_active"] == 0, 30, "every flow freed")
+        release_and_wait_freed(groups, stats)
         # No control connection from here (the daemon's end of one is a descriptor too).
         wait_for(lambda: fds(gateway.pid) <= fds_before, 30, "descriptors back")
         freed_s = time.monotonic() - started
@@ -177,11 +183,7 @@ class StallTest(LabTestCase):
                  "every flow relaying")
         splices = stats()["terminator"]["kernel_splices"]
         started = time.monotonic()
-        for p in groups:
-            p.stdin.close()
-        for p in groups:
-            p.wait(timeout=30)
-        wait_for(lambda: stats()["terminator"]["connections_active"] == 0, 30, "every flow freed")
+        release_and_wait_freed(groups, stats)
         wait_for(lambda: fds(gateway.pid) <= fds_before, 30, "descriptors back")
         freed_s = time.monotonic() - started
         print(f"RST storm: {RST_FLOWS} inspected and {RST_FLOWS} spliced ({splices} splices) "
